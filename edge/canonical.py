@@ -1,0 +1,67 @@
+"""The path and query string in the exact form S3 re-derives when it checks a signature.
+
+awscrt, configured for S3 (no double encoding, no path normalisation), signs the path and query it is given
+verbatim. S3 rebuilds them from the wire. The two agree only if what goes on the wire is already canonical, so the
+function returns canonical values and signs those same strings.
+
+S3's rules (S3 API reference, "Create a canonical request"):
+- "URI-encode each byte except the unreserved characters: 'A'-'Z', 'a'-'z', '0'-'9', '-', '.', '_', and '~'";
+  "the space character is %20"; "letters in the hexadecimal value must be uppercase".
+- For the path, "/" stays as is; S3 does not normalise: "." and ".." segments and "//" are part of the key.
+- The wire path is decoded once; so "%2F" means "/" and "%41" means "A". A raw "+" is a literal plus: S3 would read
+  it as a space (a legacy form rule), so it must go out as "%2B".
+- Query: "Sort the parameter names by character code point in ascending order", each "name=value" with both
+  encoded the same way ("/" becomes %2F), and "name=" when the value is empty.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, List, Tuple
+from urllib.parse import quote, unquote_to_bytes
+
+from .errors import BadRequest
+
+__all__ = ["canonical_uri", "canonical_query_string"]
+
+# Nothing to decode or encode: the common case, answered without building bytes.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _decode_once(text: str, part: str) -> bytes:
+    match = _BAD_ESCAPE.search(text)
+    if match:
+        raise BadRequest(part=part, reason=f"malformed percent-escape at offset {match.start()}")
+    return unquote_to_bytes(text)
+
+
+def canonical_uri(path: str) -> str:
+    """The path decoded once and re-encoded with S3's unreserved set; a canonical path comes back unchanged."""
+    if _PLAIN_PATH.fullmatch(path):
+        return path
+    # quote() keeps A-Z a-z 0-9 - . _ ~ and the "safe" "/", and writes upper-case hex: S3's rule exactly.
+    return quote(_decode_once(path, "path"), safe="/")
+
+
+def _encode(data: bytes) -> str:
+    return quote(data, safe="")
+
+
+def _allowed_params(querystring: str, allowlist: Iterable[str]) -> List[Tuple[str, str]]:
+    allowed = set(allowlist)
+    kept = []
+    for piece in querystring.split("&"):
+        if not piece:
+            continue
+        raw_name, _, raw_value = piece.partition("=")
+        name = _decode_once(raw_name, "query string")
+        if name.decode("utf-8", "replace") in allowed:
+            kept.append((_encode(name), _encode(_decode_once(raw_value, "query string"))))
+    return kept
+
+
+def canonical_query_string(querystring: str, allowlist: Iterable[str]) -> str:
+    """The allow-listed parameters, canonically encoded and sorted; every other parameter is dropped."""
+    if not querystring:
+        return ""
+    return "&".join(f"{name}={value}" for name, value in sorted(_allowed_params(querystring, allowlist)))

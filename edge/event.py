@@ -1,0 +1,110 @@
+"""The origin-request event as the function sees it, and the two things it can hand back: a request or a response.
+
+Documentation: CloudFront Developer Guide, "Lambda@Edge event structure" (origin request) and "Generating HTTP
+responses in request triggers". Headers keep CloudFront's shape, {lower-case name: [{"key": Name, "value": v}]}:
+the lower-case name drives the logic and the original `key` is what goes back on the wire.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional
+
+from .errors import InvalidEvent
+
+__all__ = ["Headers", "Origin", "OriginRequest", "parse_origin_request", "render_request", "generated_response"]
+
+Headers = Dict[str, List[Dict[str, str]]]
+
+_REASONS = {400: "Bad Request", 405: "Method Not Allowed", 500: "Internal Server Error", 502: "Bad Gateway"}
+
+
+@dataclass(frozen=True)
+class Origin:
+    kind: str  # "custom" or "s3", the key CloudFront uses in request.origin
+    domain_name: str
+    path: str  # CloudFront prepends it to `uri` on the wire; it is not part of `uri`
+    custom_headers: Mapping[str, List[Dict[str, str]]]
+
+    def has_custom_header(self, name: str) -> bool:
+        # The keys are lower-cased by CloudFront; compare that way so any configured casing matches.
+        wanted = name.lower()
+        return any(key.lower() == wanted for key in self.custom_headers)
+
+
+@dataclass(frozen=True)
+class OriginRequest:
+    request_id: str  # config.requestId: CloudFront sends it to the origin as X-Amz-Cf-Id
+    distribution_id: str
+    method: str
+    uri: str
+    querystring: str
+    headers: Mapping[str, List[Dict[str, str]]]
+    origin: Origin
+    raw: Mapping[str, Any]  # the request object as received, returned untouched when not signing
+
+
+def _require(mapping: Any, key: str, kind: type, where: str) -> Any:
+    value = mapping.get(key) if isinstance(mapping, Mapping) else None
+    if not isinstance(value, kind):
+        raise InvalidEvent(reason=f"{where}.{key} is missing or not a {kind.__name__}")
+    return value
+
+
+def parse_origin_request(event: Any) -> OriginRequest:
+    """Read the fields the signer needs; raise InvalidEvent naming the first one that is wrong."""
+    records = _require(event, "Records", list, "event")
+    if not records:
+        raise InvalidEvent(reason="event.Records is empty")
+    cf = _require(records[0], "cf", dict, "Records[0]")
+    config = _require(cf, "config", dict, "cf")
+    event_type = config.get("eventType")
+    if event_type != "origin-request":
+        raise InvalidEvent(reason=f"eventType is {event_type!r}, not 'origin-request'")
+    request = _require(cf, "request", dict, "cf")
+    origin_spec = _require(request, "origin", dict, "request")
+    kinds = [kind for kind in ("custom", "s3") if kind in origin_spec]
+    if len(kinds) != 1:
+        raise InvalidEvent(reason="request.origin must hold exactly one of 'custom' or 's3'")
+    spec = _require(origin_spec, kinds[0], dict, "request.origin")
+    uri = _require(request, "uri", str, "request")
+    if not uri.startswith("/"):
+        raise InvalidEvent(reason="request.uri does not start with '/'")
+    return OriginRequest(
+        request_id=_require(config, "requestId", str, "cf.config"),
+        distribution_id=config.get("distributionId") or "",
+        method=_require(request, "method", str, "request"),
+        uri=uri,
+        querystring=request.get("querystring") or "",
+        headers=_require(request, "headers", dict, "request"),
+        origin=Origin(
+            kind=kinds[0],
+            domain_name=_require(spec, "domainName", str, f"request.origin.{kinds[0]}"),
+            path=spec.get("path") or "",
+            custom_headers=spec.get("customHeaders") or {},
+        ),
+        raw=request,
+    )
+
+
+def render_request(request: OriginRequest, *, uri: str, querystring: str, headers: Headers) -> Dict[str, Any]:
+    """The request to return: the one received with a new uri, query string and headers; all else as it came."""
+    rendered = dict(request.raw)
+    rendered["uri"] = uri
+    rendered["querystring"] = querystring
+    rendered["headers"] = headers
+    return rendered
+
+
+def generated_response(
+    status: int, request_id: Optional[str], message: str, extra_headers: Optional[Headers] = None
+) -> Dict[str, Any]:
+    """A short plain-text response that CloudFront serves instead of contacting the origin. `no-store`, so an
+    error is never cached; the body names the request id so a viewer's report can be found in the logs."""
+    reason = _REASONS.get(status, "Error")
+    body = f"{status} {reason}: {message}\nRequest ID: {request_id or 'unknown'}\n"
+    headers: Headers = {
+        "content-type": [{"key": "Content-Type", "value": "text/plain; charset=utf-8"}],
+        "cache-control": [{"key": "Cache-Control", "value": "no-store"}],
+    }
+    headers.update(extra_headers or {})
+    return {"status": str(status), "statusDescription": reason, "headers": headers, "body": body}

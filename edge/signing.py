@@ -1,0 +1,96 @@
+"""SigV4A for an S3 Multi-Region Access Point, through one awscrt call.
+
+awscrt builds the canonical request and string to sign, derives the P-256 key from the credentials (SigV4A key
+derivation) and makes the ECDSA signature. Everything S3-specific is a named setting in SIGNING_SETTINGS; the
+path and query handed in must already be canonical (see canonical.py), because with these settings awscrt signs
+them verbatim.
+
+Only the headers that must be signed go into the awscrt request: S3 requires `host`, every `x-amz-*` header and
+`content-type` when present. Headers that may change between CloudFront and S3 (`Via`, `Accept-Encoding`, ...) stay
+out of the signature and are forwarded as they are.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from typing import List, Mapping, Optional, Tuple
+
+from awscrt import auth, http
+
+from .errors import CredentialsError, SigningError
+
+__all__ = ["Credentials", "Signer", "ALGORITHM", "EMPTY_SHA256", "credentials_from_environment"]
+
+ALGORITHM = "AWS4-ECDSA-P256-SHA256"
+# "x-amz-content-sha256 ... For GET and HEAD, the hash of the empty string" (S3 requires the header).
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+# An MRAP signature is valid in every Region, so the MRAP can route the request to any of its buckets.
+REGION_SET = "*"
+
+SIGNING_SETTINGS = {
+    "algorithm": auth.AwsSigningAlgorithm.V4_ASYMMETRIC,
+    "region": REGION_SET,
+    "service": "s3",
+    # S3 decodes the path once, so it must be encoded once, and "." / ".." / "//" are part of the key.
+    "use_double_uri_encode": False,
+    "should_normalize_uri_path": False,
+    "signed_body_value": auth.AwsSignedBodyValue.EMPTY_SHA256,
+    "signed_body_header_type": auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256,
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: Optional[str] = None
+
+    def __repr__(self) -> str:
+        return f"Credentials(access_key_id={self.access_key_id[:4]}..., secret_access_key=[REDACTED])"
+
+
+def credentials_from_environment(environ: Mapping[str, str] = os.environ) -> Credentials:
+    """The function role's credentials: Lambda puts them in the reserved variables for the container's life."""
+    access_key_id = environ.get("AWS_ACCESS_KEY_ID")
+    secret = environ.get("AWS_SECRET_ACCESS_KEY")
+    missing = [name for name, value in (("AWS_ACCESS_KEY_ID", access_key_id), ("AWS_SECRET_ACCESS_KEY", secret)) if not value]
+    if missing:
+        raise CredentialsError(reason=f"{' and '.join(missing)} not set")
+    return Credentials(access_key_id, secret, environ.get("AWS_SESSION_TOKEN") or None)  # type: ignore[arg-type]
+
+
+class Signer:
+    """Signs origin requests with one set of credentials; build it once per container."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._provider = auth.AwsCredentialsProvider.new_static(
+            credentials.access_key_id, credentials.secret_access_key, credentials.session_token
+        )
+        self._config: Optional[auth.AwsSigningConfig] = None
+        self._config_second: Optional[int] = None
+
+    def _signing_config(self, now: datetime.datetime) -> auth.AwsSigningConfig:
+        # X-Amz-Date has one-second resolution, so one config serves every request within the same second.
+        second = int(now.timestamp())
+        if second != self._config_second:
+            self._config = auth.AwsSigningConfig(credentials_provider=self._provider, date=now, **SIGNING_SETTINGS)
+            self._config_second = second
+        return self._config  # type: ignore[return-value]
+
+    def sign(
+        self, method: str, target: str, signed_headers: List[Tuple[str, str]], now: datetime.datetime
+    ) -> List[Tuple[str, str]]:
+        """Sign `method target` with `signed_headers` (host, x-amz-cf-id, ...); return the headers to add:
+        Authorization, X-Amz-Date, X-Amz-Region-Set, x-amz-content-sha256 and X-Amz-Security-Token if any."""
+        crt_request = http.HttpRequest(method, target, http.HttpHeaders(signed_headers))
+        try:
+            auth.aws_sign_request(crt_request, self._signing_config(now)).result()
+        except Exception as error:  # awscrt reports failures as its own AwsCrtError; any failure means unsigned
+            raise SigningError(reason=f"{type(error).__name__}: {error}") from None
+        given = {name.lower() for name, _ in signed_headers}
+        added = [(name, value) for name, value in crt_request.headers if name.lower() not in given]
+        authorization = next((value for name, value in added if name.lower() == "authorization"), "")
+        if not authorization.startswith(ALGORITHM + " "):
+            raise SigningError(reason="the signer produced no SigV4A Authorization header")
+        return added

@@ -1,0 +1,142 @@
+"""What CloudFront does with the request an origin-request function returns: the checks it applies (a failed check
+is a 502) and the HTTP request it then sends to the origin. Used by the local CloudFront stand-in and by the tests,
+so that both judge the function by the same rules.
+
+Sources: CloudFront Developer Guide, "Restrictions on edge functions" (read-only and disallowed headers) and
+"Quotas" (URL and request sizes), and "Lambda@Edge event structure" (the origin object, X-Amz-Cf-Id).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Tuple
+
+__all__ = [
+    "READ_ONLY_HEADERS",
+    "DISALLOWED_HEADERS",
+    "DISALLOWED_PREFIXES",
+    "MAX_URL_BYTES",
+    "MAX_REQUEST_BYTES",
+    "WireRequest",
+    "validate_returned_request",
+    "wire_request",
+]
+
+# "Read-only headers for CloudFront origin request events": changing or removing one makes CloudFront answer 502.
+READ_ONLY_HEADERS = frozenset(
+    {
+        "accept-encoding",
+        "content-length",
+        "if-modified-since",
+        "if-none-match",
+        "if-range",
+        "if-unmodified-since",
+        "transfer-encoding",
+        "via",
+    }
+)
+# "Disallowed headers": a function that adds one gets 502.
+DISALLOWED_HEADERS = frozenset(
+    {
+        "connection",
+        "expect",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "trailer",
+        "upgrade",
+        "x-cache",
+        "x-forwarded-proto",
+        "x-real-ip",
+    }
+)
+DISALLOWED_PREFIXES = ("x-accel-", "x-amz-cf-", "x-amzn-", "x-edge-")
+# CloudFront quotas: "Maximum length of a URL" and "of a request, including headers and query strings".
+MAX_URL_BYTES = 8192
+MAX_REQUEST_BYTES = 20480
+
+
+@dataclass(frozen=True)
+class WireRequest:
+    """The HTTP request CloudFront sends to the origin after the function ran."""
+
+    method: str
+    host: str
+    target: str  # origin path + uri + "?" + querystring, exactly as on the wire
+    headers: Tuple[Tuple[str, str], ...]  # (Name, value) in wire order; X-Amz-Cf-Id last
+
+    def header(self, name: str) -> List[str]:
+        return [value for key, value in self.headers if key.lower() == name.lower()]
+
+
+def _origin(request: Mapping[str, Any]) -> Tuple[str, Mapping[str, Any]]:
+    origin = request.get("origin") or {}
+    kind = "custom" if "custom" in origin else "s3"
+    return kind, origin.get(kind) or {}
+
+
+def _header_values(headers: Mapping[str, Any], name: str) -> List[Tuple[str, str]]:
+    return [(entry.get("key", name), entry.get("value")) for entry in headers.get(name, [])]
+
+
+def validate_returned_request(original: Mapping[str, Any], returned: Mapping[str, Any]) -> List[str]:
+    """CloudFront's checks on a returned request; each problem found is one line (empty list: accepted)."""
+    problems: List[str] = []
+    for field in ("method", "clientIp"):
+        if returned.get(field) != original.get(field):
+            problems.append(f"read-only field {field} changed")
+    uri = returned.get("uri")
+    if not isinstance(uri, str) or not uri.startswith("/"):
+        problems.append(f"uri must start with '/': {uri!r}")
+    if not isinstance(returned.get("querystring", ""), str):
+        problems.append("querystring must be a string")
+    before: Mapping[str, Any] = original.get("headers") or {}
+    after = returned.get("headers")
+    if not isinstance(after, dict):
+        return problems + ["headers must be an object"]
+    for name, entries in after.items():
+        if name != name.lower():
+            problems.append(f"header key {name!r} is not lower-case")
+        if not isinstance(entries, list) or not entries:
+            problems.append(f"header {name!r} must be a non-empty list")
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
+                problems.append(f"header {name!r} has an entry without a string value")
+            elif "key" in entry and str(entry["key"]).lower() != name.lower():
+                problems.append(f"header {name!r} has an entry keyed {entry['key']!r}")
+    for name in READ_ONLY_HEADERS:
+        if _header_values(before, name) != _header_values(after, name):
+            problems.append(f"read-only header {name} changed or removed")
+    for name in after:
+        added = name.lower() not in before
+        if added and (name.lower() in DISALLOWED_HEADERS or name.lower().startswith(DISALLOWED_PREFIXES)):
+            problems.append(f"disallowed header {name} added")
+    if not problems:
+        wire = wire_request({"Records": [{"cf": {"config": {"requestId": "x" * 56}, "request": original}}]}, returned)
+        url_bytes = len(wire.target.encode("utf-8"))
+        if url_bytes > MAX_URL_BYTES:
+            problems.append(f"URL is {url_bytes} bytes, over CloudFront's {MAX_URL_BYTES}")
+        request_bytes = url_bytes + sum(len(k) + len(v.encode("utf-8")) + 4 for k, v in wire.headers)
+        if request_bytes > MAX_REQUEST_BYTES:
+            problems.append(f"request is {request_bytes} bytes, over CloudFront's {MAX_REQUEST_BYTES}")
+    return problems
+
+
+def wire_request(event: Mapping[str, Any], returned: Mapping[str, Any]) -> WireRequest:
+    """The origin request for `returned` (the function's result for `event`): origin path + uri, ?querystring, the
+    returned headers, then the origin custom headers (which overwrite a same-named header), then X-Amz-Cf-Id."""
+    record = event["Records"][0]["cf"]
+    kind, origin = _origin(returned if "origin" in returned else record["request"])
+    headers: Dict[str, List[Tuple[str, str]]] = {}
+    for name, entries in (returned.get("headers") or {}).items():
+        headers[name.lower()] = [(entry.get("key", name), entry["value"]) for entry in entries]
+    for name, entries in (origin.get("customHeaders") or {}).items():
+        headers[name.lower()] = [(entry.get("key", name), entry["value"]) for entry in entries]
+    host_values = headers.get("host") or [("Host", origin.get("domainName", ""))]
+    headers["host"] = host_values[:1]
+    ordered = [pair for entries in headers.values() for pair in entries]
+    ordered.append(("X-Amz-Cf-Id", record["config"]["requestId"]))
+    query = returned.get("querystring") or ""
+    target = (origin.get("path") or "") + returned["uri"] + (f"?{query}" if query else "")
+    return WireRequest(method=returned["method"], host=host_values[0][1], target=target, headers=tuple(ordered))
