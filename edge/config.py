@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Pattern, Tuple
+from typing import Any, Dict, Mapping, Optional, Pattern, Tuple
 
 from .errors import ConfigError
 
@@ -67,7 +67,8 @@ class Config:
                     source=source, reason=f"allowed_methods: {method!r} is not one of {', '.join(SIGNABLE_METHODS)}"
                 )
         if self.log_level not in LOG_LEVELS:
-            raise ConfigError(source=source, reason=f"log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+            levels = ", ".join(LOG_LEVELS)
+            raise ConfigError(source=source, reason=f"log_level: {self.log_level!r} is not one of {levels}")
         regex = "|".join(
             r"\.".join("[a-z0-9-]+" if label == "*" else re.escape(label) for label in pattern.lower().split("."))
             for pattern in self.mrap_host_patterns
@@ -86,7 +87,7 @@ class Config:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(source=source, reason=f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
-        kwargs: dict = {}
+        kwargs: Dict[str, Any] = {}
         for key, value in values.items():
             if key in ("failover_header", "log_level"):
                 if not isinstance(value, str):
@@ -101,7 +102,7 @@ class Config:
         except ConfigError as error:
             raise ConfigError(source=source, reason=error.fields["reason"]) from None
 
-    def to_mapping(self) -> dict:
+    def to_mapping(self) -> Dict[str, Any]:
         """The JSON form, as the packaging script writes it."""
         return {
             "failover_header": self.failover_header,

@@ -54,10 +54,10 @@ def credentials_from_environment(environ: Mapping[str, str] = os.environ) -> Cre
     """The function role's credentials: Lambda puts them in the reserved variables for the container's life."""
     access_key_id = environ.get("AWS_ACCESS_KEY_ID")
     secret = environ.get("AWS_SECRET_ACCESS_KEY")
-    missing = [name for name, value in (("AWS_ACCESS_KEY_ID", access_key_id), ("AWS_SECRET_ACCESS_KEY", secret)) if not value]
-    if missing:
+    if not access_key_id or not secret:
+        missing = [name for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if not environ.get(name)]
         raise CredentialsError(reason=f"{' and '.join(missing)} not set")
-    return Credentials(access_key_id, secret, environ.get("AWS_SESSION_TOKEN") or None)  # type: ignore[arg-type]
+    return Credentials(access_key_id, secret, environ.get("AWS_SESSION_TOKEN") or None)
 
 
 class Signer:
@@ -76,7 +76,7 @@ class Signer:
         if second != self._config_second:
             self._config = auth.AwsSigningConfig(credentials_provider=self._provider, date=now, **SIGNING_SETTINGS)
             self._config_second = second
-        return self._config  # type: ignore[return-value]
+        return self._config
 
     def sign(
         self, method: str, target: str, signed_headers: List[Tuple[str, str]], now: datetime.datetime
