@@ -1,0 +1,191 @@
+"""`scripts/deploy`: package, upload by hash, buckets and replication when asked, stack via change set, outputs.
+
+Idempotent: every step first looks at what is there; a second run with nothing changed uploads nothing, creates no
+change set and says "no changes".
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from . import buckets as s3_setup
+from . import edge_services, stack
+from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
+from .regions import Bucket, check_bucket_count, check_native_mode, parse_buckets
+
+__all__ = ["DeployOptions", "deploy", "main", "code_key", "build_parser"]
+
+Say = Callable[[str], None]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    buckets: List[Bucket]
+    stack_name: str = "mrap-edge"
+    template: Path = REPO_ROOT / "cloudformation.template"
+    zip_path: Optional[Path] = None
+    runtime: str = "python3.13"
+    create_buckets: bool = False
+    rtc: bool = False
+    native: bool = False
+    mrap_name: str = "mrap-edge"
+    function_name: str = "mrap-edge"
+    memory: int = 128
+    timeout: int = 5
+    price_class: str = "PriceClass_100"
+    failover_status_codes: str = "500,502,503,504"
+    allowed_cidrs: str = ""
+    code_bucket: Optional[str] = None
+    extra: Dict[str, str] = field(default_factory=dict)
+
+
+def code_key(sha256_hex: str) -> str:
+    """The S3 key of a package: named by its content, so new code means a new key and a new function version."""
+    return f"mrap-edge/{sha256_hex}.zip"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _package(options: DeployOptions, say: Say) -> Path:
+    if options.zip_path is not None:
+        if not options.zip_path.is_file():
+            raise ToolError(f"unable to read package: {options.zip_path}")
+        return options.zip_path
+    try:
+        from infra.packaging import build_package
+    except ImportError as error:
+        raise ToolError(f"unable to build the package ({error}); pass --zip PATH") from None
+    from edge.config import load_config
+
+    result = build_package(runtime=options.runtime, config=load_config(), out_dir=REPO_ROOT / "dist",
+                           requirements=REPO_ROOT / "requirements.txt")
+    say(f"packaged {result.path} ({result.size} bytes, {result.runtime})")
+    return Path(result.path)
+
+
+def _check_options(options: DeployOptions) -> None:
+    """Everything that can be refused without calling AWS."""
+    check_bucket_count(options.buckets)
+    if options.native:
+        check_native_mode(b.region for b in options.buckets)
+    codes = [c.strip() for c in options.failover_status_codes.split(",") if c.strip()]
+    allowed = {"400", "403", "404", "416", "500", "502", "503", "504"}
+    bad = [c for c in codes if c not in allowed]
+    if not codes or bad:
+        raise ToolError(f"unable to use failover status codes {options.failover_status_codes!r}: "
+                        f"choose from {', '.join(sorted(allowed))}")
+    if not options.template.is_file():
+        raise ToolError(f"unable to read template: {options.template}")
+
+
+def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
+           sleep: Callable[[float], None] = time.sleep) -> stack.StackResult:
+    _check_options(options)
+    account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
+    zip_path = _package(options, say)
+    digest = _sha256(zip_path)
+    key = code_key(digest)
+    code_bucket = options.code_bucket or f"mrap-edge-deployables-{account}"
+    s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False)
+    s3_setup.upload_code(clients, code_bucket, key, zip_path, say)
+
+    if options.create_buckets:
+        for bucket in options.buckets:
+            s3_setup.ensure_bucket(clients, bucket, say, versioned=True)
+        role_arn = s3_setup.ensure_replication_role(clients, options.stack_name, options.buckets, say)
+        s3_setup.put_replication(clients, options.buckets, role_arn, options.rtc, say)
+    else:
+        for bucket in options.buckets:
+            s3_setup.check_bucket(clients, bucket)
+
+    oac_id = edge_services.ensure_native_oac(clients, options.stack_name, say) if options.native else ""
+    parameters = {
+        "MrapName": options.mrap_name,
+        "BucketNames": ",".join(b.name for b in options.buckets),
+        "BucketRegions": ",".join(b.region for b in options.buckets),
+        "FunctionName": options.function_name,
+        "CodeBucket": code_bucket,
+        "CodeKey": key,
+        "Runtime": options.runtime,
+        "MemorySize": str(options.memory),
+        "Timeout": str(options.timeout),
+        "FailoverStatusCodes": options.failover_status_codes,
+        "PriceClass": options.price_class,
+        "AllowedIpv4Cidrs": options.allowed_cidrs,
+        "NativeMode": "true" if options.native else "false",
+        "MrapOriginAccessControlId": oac_id,
+        **options.extra,
+    }
+    body = options.template.read_text(encoding="utf-8")
+    result = stack.deploy_stack(clients, options.stack_name, body, parameters, say, sleep)
+
+    distribution_id = result.outputs.get("DistributionId")
+    if distribution_id:
+        arn = f"arn:aws:cloudfront::{account}:distribution/{distribution_id}"
+        s3_setup.allow_failover_reads(clients, options.buckets[0], arn, say)
+    edge_services.report(clients, account, result.outputs, say)
+    say("outputs:")
+    for name in sorted(result.outputs):
+        say(f"  {name:<24} {result.outputs[name]}")
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scripts/deploy", description=__doc__.splitlines()[0])
+    parser.add_argument("--buckets", required=True,
+                        help="name@region,... in order; the first is the failover origin (name alone: looked up)")
+    parser.add_argument("--create-buckets", action="store_true",
+                        help="create missing buckets (versioning, encryption, Block Public Access) and two-way replication")
+    parser.add_argument("--rtc", action="store_true", help="with --create-buckets: S3 Replication Time Control (15 min)")
+    parser.add_argument("--stack-name", default="mrap-edge")
+    parser.add_argument("--template", type=Path, default=REPO_ROOT / "cloudformation.template")
+    parser.add_argument("--zip", type=Path, help="a prebuilt package instead of building one")
+    parser.add_argument("--runtime", default="python3.13")
+    parser.add_argument("--native", action="store_true",
+                        help="CloudFront origin access control signs (sigv4a) instead of the function; not with opt-in Regions")
+    parser.add_argument("--mrap-name", default="mrap-edge")
+    parser.add_argument("--function-name", default="mrap-edge")
+    parser.add_argument("--memory", type=int, default=128)
+    parser.add_argument("--timeout", type=int, default=5)
+    parser.add_argument("--price-class", default="PriceClass_100")
+    parser.add_argument("--failover-status-codes", default="500,502,503,504")
+    parser.add_argument("--allowed-cidrs", default="", help="company IPv4 ranges; adds a WAF web ACL that blocks the rest")
+    parser.add_argument("--code-bucket", help="us-east-1 bucket for packages (default mrap-edge-deployables-<account>)")
+    return parser
+
+
+def _resolve_buckets(clients: ClientFactory, text: str) -> List[Bucket]:
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    resolved = [item if "@" in item else f"{item}@{s3_setup.bucket_region(clients, item)}" for item in items]
+    return parse_buckets(",".join(resolved))
+
+
+def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,
+         sleep: Callable[[float], None] = time.sleep) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        factory: Any = clients or SessionClients()
+        options = DeployOptions(
+            buckets=_resolve_buckets(factory, args.buckets), stack_name=args.stack_name, template=args.template,
+            zip_path=args.zip, runtime=args.runtime, create_buckets=args.create_buckets, rtc=args.rtc,
+            native=args.native, mrap_name=args.mrap_name, function_name=args.function_name, memory=args.memory,
+            timeout=args.timeout, price_class=args.price_class, failover_status_codes=args.failover_status_codes,
+            allowed_cidrs=args.allowed_cidrs, code_bucket=args.code_bucket,
+        )
+        deploy(factory, options, sleep=sleep)
+    except ToolError as error:
+        print(f"deploy: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,139 @@
+"""`scripts/record-fixtures`: turn logged origin-request events into redacted test fixtures.
+
+At DEBUG the function logs each incoming event as a JSON line with the event under the key "event". Lambda@Edge
+writes those lines in the Region where the edge ran it, to /aws/lambda/us-east-1.<function>, so every Region is read.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+from botocore.exceptions import ClientError
+
+from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
+
+__all__ = ["log_group_name", "redact_event", "events_in_message", "record_fixtures", "main"]
+
+Say = Callable[[str], None]
+REDACTED = "REDACTED"
+# Header values that are credentials or personal data; their names stay so tests see the header was there.
+SECRET_HEADERS = {"authorization", "x-amz-security-token", "cookie"}
+# Presigned-URL parameters that carry credentials or signatures.
+SECRET_QUERY = re.compile(r"(?i)^(x-amz-(signature|credential|security-token))$")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def log_group_name(function_name: str) -> str:
+    return f"/aws/lambda/us-east-1.{function_name}"
+
+
+def _redact_query(query: str) -> str:
+    parts = []
+    for item in query.split("&") if query else []:
+        name, sep, _ = item.partition("=")
+        parts.append(f"{name}={REDACTED}" if sep and SECRET_QUERY.match(name) else item)
+    return "&".join(parts)
+
+
+def _redact_headers(headers: Dict[str, List[Dict[str, str]]]) -> None:
+    for name, values in headers.items():
+        if name.lower() in SECRET_HEADERS:
+            for value in values:
+                value["value"] = REDACTED
+
+
+def redact_event(event: Dict[str, Any]) -> Dict[str, Any]:
+    """A deep copy of the event with credentials and cookies replaced by REDACTED."""
+    event = json.loads(json.dumps(event))
+    for record in event.get("Records", []):
+        request = record.get("cf", {}).get("request", {})
+        _redact_headers(request.get("headers", {}))
+        if isinstance(request.get("querystring"), str):
+            request["querystring"] = _redact_query(request["querystring"])
+        for kind in ("custom", "s3"):
+            _redact_headers(request.get("origin", {}).get(kind, {}).get("customHeaders", {}))
+    return event
+
+
+def events_in_message(message: str) -> Optional[Dict[str, Any]]:
+    """The CloudFront event of a debug log line, or None for any other line."""
+    start = message.find("{")
+    if start < 0:
+        return None
+    try:
+        line = json.loads(message[start:])
+    except ValueError:
+        return None
+    event = line.get("event") if isinstance(line, dict) else None
+    if not isinstance(event, dict) or not event.get("Records"):
+        return None
+    return event
+
+
+def _enabled_regions(clients: ClientFactory) -> List[str]:
+    answer = clients("ec2", HOME_REGION).describe_regions(AllRegions=False)
+    return sorted(r["RegionName"] for r in answer["Regions"])
+
+
+def _log_messages(logs: Any, group: str, start_ms: int) -> Iterator[str]:
+    paginator = logs.get_paginator("filter_log_events")
+    # A cheap server-side filter; the exact check is done on the parsed line.
+    for page in paginator.paginate(logGroupName=group, startTime=start_ms, filterPattern='"Records"'):
+        for event in page.get("events", []):
+            yield event["message"]
+
+
+def record_fixtures(clients: ClientFactory, function_name: str, out_dir: Path, regions: Optional[Sequence[str]] = None,
+                    since_seconds: int = 3600, limit: int = 50, say: Say = print,
+                    now: Callable[[], float] = time.time) -> List[Path]:
+    group = log_group_name(function_name)
+    start_ms = int((now() - since_seconds) * 1000)
+    written: List[Path] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for region in regions or _enabled_regions(clients):
+        found = 0
+        try:
+            for message in _log_messages(clients("logs", region), group, start_ms):
+                event = events_in_message(message)
+                if event is None:
+                    continue
+                request_id = str(event["Records"][0].get("cf", {}).get("config", {}).get("requestId", "unknown"))
+                path = out_dir / f"recorded-{_SAFE_NAME.sub('_', request_id)[:16]}.json"
+                path.write_text(json.dumps(redact_event(event), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+                written.append(path)
+                found += 1
+                if len(written) >= limit:
+                    say(f"{region}: {found} event(s); limit of {limit} reached")
+                    return written
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                continue  # no edge in this Region ran the function: no log group
+            raise
+        say(f"{region}: {found} event(s) from {group}")
+    if not written:
+        raise ToolError(f"unable to find debug events in {group}: deploy with log_level DEBUG and send requests first")
+    return written
+
+
+def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/record-fixtures", description=__doc__.splitlines()[0])
+    parser.add_argument("--function-name", default="mrap-edge")
+    parser.add_argument("--regions", help="comma-separated (default: every Region enabled in the account)")
+    parser.add_argument("--since", type=int, default=3600, help="seconds back from now")
+    parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=Path("tests/fixtures/events"))
+    args = parser.parse_args(argv)
+    try:
+        regions = [r for r in args.regions.split(",") if r] if args.regions else None
+        paths = record_fixtures(clients or SessionClients(), args.function_name, args.out, regions, args.since,
+                                args.limit)
+        print(f"wrote {len(paths)} fixture(s) to {args.out}")
+    except ToolError as error:
+        print(f"record-fixtures: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,180 @@
+"""Create or update the us-east-1 stack through a change set, stream its events, and read its outputs."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set
+
+from botocore.exceptions import ClientError
+
+from .clients import HOME_REGION, ClientFactory, ToolError
+
+__all__ = ["StackResult", "deploy_stack", "delete_stack", "stack_outputs", "template_parameters"]
+
+Say = Callable[[str], None]
+Sleep = Callable[[float], None]
+
+# Stack states that end a wait; anything else is still moving.
+_DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
+_DONE_BAD = {
+    "CREATE_FAILED",
+    "ROLLBACK_COMPLETE",
+    "ROLLBACK_FAILED",
+    "DELETE_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_FAILED",
+}
+# What CloudFormation says when a change set would change nothing.
+_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+# A template with a transform (AWS::LanguageExtensions) needs CAPABILITY_AUTO_EXPAND; the role needs CAPABILITY_IAM.
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+
+class StackResult:
+    def __init__(self, changed: bool, outputs: Dict[str, str]) -> None:
+        self.changed = changed
+        self.outputs = outputs
+
+
+def template_parameters(template_body: str) -> Set[str]:
+    return set(json.loads(template_body).get("Parameters", {}))
+
+
+def _describe(cfn: Any, name: str) -> Optional[Dict[str, Any]]:
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    return stacks[0] if stacks else None
+
+
+def stack_outputs(clients: ClientFactory, name: str) -> Dict[str, str]:
+    stack = _describe(clients("cloudformation", HOME_REGION), name)
+    if stack is None:
+        raise ToolError(f"unable to find stack {name} in {HOME_REGION}: deploy it first")
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def _same_as_deployed(cfn: Any, name: str, body: str, parameters: Mapping[str, str]) -> bool:
+    """True when the stack already runs this template with these parameters: skip the change set altogether."""
+    deployed = cfn.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
+    if isinstance(deployed, dict):  # boto3 parses JSON bodies
+        deployed = json.dumps(deployed)
+    try:
+        if json.loads(deployed) != json.loads(body):
+            return False
+    except ValueError:
+        return False
+    stack = _describe(cfn, name) or {}
+    current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return all(current.get(k) == v for k, v in parameters.items())
+
+
+def _stream_events(cfn: Any, name: str, seen: Set[str], say: Say) -> None:
+    events: List[Dict[str, Any]] = []
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=name):
+        events.extend(event for event in page["StackEvents"] if event["EventId"] not in seen)
+    for event in sorted(events, key=lambda e: e["Timestamp"]):
+        seen.add(event["EventId"])
+        reason = f" - {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+        say(f"  {event['ResourceStatus']:<28} {event['ResourceType']:<40} {event['LogicalResourceId']}{reason}")
+
+
+def wait_for_stack(cfn: Any, name: str, seen: Set[str], say: Say, sleep: Sleep, poll: float = 10.0) -> str:
+    """Print stack events not in `seen` until the stack reaches a final state; return that state."""
+    while True:
+        stack = _describe(cfn, name)
+        status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+        if stack is not None:
+            _stream_events(cfn, name, seen, say)
+        if status in _DONE_OK or status in _DONE_BAD:
+            return status
+        sleep(poll)
+
+
+def deploy_stack(
+    clients: ClientFactory,
+    name: str,
+    body: str,
+    parameters: Mapping[str, str],
+    say: Say,
+    sleep: Sleep = time.sleep,
+) -> StackResult:
+    declared = template_parameters(body)
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        raise ToolError(f"unable to pass parameter {unknown[0]}: the template does not declare it")
+    cfn = clients("cloudformation", HOME_REGION)
+    stack = _describe(cfn, name)
+    if stack is not None and stack["StackStatus"] == "ROLLBACK_COMPLETE":
+        raise ToolError(f"unable to update stack {name}: its creation failed (ROLLBACK_COMPLETE); run scripts/teardown first")
+    if stack is not None and stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        stack = None  # an earlier CREATE change set was never executed: create again
+    if stack is not None and _same_as_deployed(cfn, name, body, parameters):
+        say(f"stack {name}: no changes")
+        return StackResult(changed=False, outputs=stack_outputs(clients, name))
+    change_type = "UPDATE" if stack is not None else "CREATE"
+    change_set = f"{name}-{int(time.time())}"
+    cfn.create_change_set(
+        StackName=name,
+        ChangeSetName=change_set,
+        ChangeSetType=change_type,
+        TemplateBody=body,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())],
+        Capabilities=CAPABILITIES,
+        Tags=[{"Key": "mrap-edge:stack", "Value": name}],
+    )
+    while True:
+        described = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)
+        status = described["Status"]
+        if status == "CREATE_COMPLETE":
+            break
+        if status == "FAILED":
+            reason = described.get("StatusReason", "")
+            if any(text in reason for text in _NO_CHANGES):
+                cfn.delete_change_set(StackName=name, ChangeSetName=change_set)
+                say(f"stack {name}: no changes")
+                return StackResult(changed=False, outputs=stack_outputs(clients, name))
+            raise ToolError(f"unable to create change set for stack {name}: {reason}")
+        sleep(5)
+    for change in described.get("Changes", []):
+        rc = change.get("ResourceChange", {})
+        say(f"  change: {rc.get('Action', '?'):<8} {rc.get('ResourceType', '?'):<40} {rc.get('LogicalResourceId', '?')}")
+    seen = _existing_events(cfn, name)
+    cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
+    say(f"stack {name}: {change_type.lower()} started")
+    final = wait_for_stack(cfn, name, seen, say, sleep)
+    if final not in _DONE_OK:
+        raise ToolError(f"unable to {change_type.lower()} stack {name}: it ended in {final} (see the events above)")
+    say(f"stack {name}: {final}")
+    return StackResult(changed=True, outputs=stack_outputs(clients, name))
+
+
+def _existing_events(cfn: Any, name: str) -> Set[str]:
+    """Ids of the events already there, so that only this run's events are printed."""
+    seen: Set[str] = set()
+    try:
+        for page in cfn.get_paginator("describe_stack_events").paginate(StackName=name):
+            seen.update(event["EventId"] for event in page["StackEvents"])
+    except ClientError:
+        pass
+    return seen
+
+
+def delete_stack(clients: ClientFactory, name: str, say: Say, sleep: Sleep = time.sleep) -> bool:
+    """Delete the stack and wait; False when there was none."""
+    cfn = clients("cloudformation", HOME_REGION)
+    if _describe(cfn, name) is None:
+        say(f"stack {name}: not found, nothing to delete")
+        return False
+    seen = _existing_events(cfn, name)
+    cfn.delete_stack(StackName=name)
+    say(f"stack {name}: delete started (the function and its versions are retained; see `scripts/teardown cleanup`)")
+    final = wait_for_stack(cfn, name, seen, say, sleep)
+    if final != "DELETE_COMPLETE":
+        raise ToolError(f"unable to delete stack {name}: it ended in {final}")
+    say(f"stack {name}: deleted")
+    return True

@@ -1,0 +1,205 @@
+"""The CloudFormation template, read as plain JSON (as the local stand-in reads it) and checked by cfn-lint."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from infra.aws.regions import MAX_BUCKETS, OPT_IN_REGIONS, check_native_mode
+from infra.aws.clients import ToolError
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_PATH = ROOT / "cloudformation.template"
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+
+
+@pytest.fixture(scope="module")
+def template() -> Dict[str, Any]:
+    return json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _references(node: Any) -> set:
+    names = set()
+    for item in _walk(node):
+        if isinstance(item, dict) and "Ref" in item:
+            names.add(item["Ref"])
+        if isinstance(item, dict) and "Fn::Sub" in item:
+            text = item["Fn::Sub"] if isinstance(item["Fn::Sub"], str) else item["Fn::Sub"][0]
+            names.update(re.findall(r"\$\{([A-Za-z0-9]+)\}", text))
+    return names
+
+
+def _distribution(template: Dict[str, Any]) -> Dict[str, Any]:
+    return template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+
+
+def test_every_parameter_is_used(template: Dict[str, Any]) -> None:
+    used = _references({k: v for k, v in template.items() if k != "Parameters"})
+    unused = sorted(set(template["Parameters"]) - used)
+    assert unused == []
+
+
+def test_origin_group_fails_over_from_the_mrap_to_the_failover_bucket(template: Dict[str, Any]) -> None:
+    config = _distribution(template)
+    origins = {o["Id"]: o for o in config["Origins"]}
+    group = config["OriginGroups"]["Items"][0]
+    assert group["Id"] == "mrap-with-failover"
+    assert [m["OriginId"] for m in group["Members"]["Items"]] == ["mrap", "failover"]
+    assert group["Members"]["Quantity"] == 2
+    assert group["FailoverCriteria"]["StatusCodes"]["Items"] == {"Ref": "FailoverStatusCodes"}
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == "mrap-with-failover"
+    assert set(origins) == {"mrap", "failover"}
+
+
+def test_mrap_origin_is_https_only_tls12_custom_origin(template: Dict[str, Any]) -> None:
+    mrap = {o["Id"]: o for o in _distribution(template)["Origins"]}["mrap"]
+    assert mrap["DomainName"] == {"Fn::Sub": "${Mrap.Alias}.accesspoint.s3-global.amazonaws.com"}
+    assert mrap["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert mrap["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+
+
+def test_failover_origin_carries_the_marker_header_the_function_looks_for(template: Dict[str, Any]) -> None:
+    from edge.config import Config
+
+    failover = {o["Id"]: o for o in _distribution(template)["Origins"]}["failover"]
+    headers = {h["HeaderName"]: h["HeaderValue"] for h in failover["OriginCustomHeaders"]}
+    assert Config().failover_header in headers
+    assert "OriginAccessControlId" in failover
+
+
+def test_default_behaviour_runs_the_function_on_origin_requests(template: Dict[str, Any]) -> None:
+    behaviour = _distribution(template)["DefaultCacheBehavior"]
+    condition, associations, otherwise = behaviour["LambdaFunctionAssociations"]["Fn::If"]
+    assert condition == "UseFunction" and otherwise == {"Ref": "AWS::NoValue"}
+    assert associations == [{"EventType": "origin-request", "LambdaFunctionARN": {"Ref": "FunctionVersion"},
+                             "IncludeBody": False}]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"] and behaviour["Compress"] is True
+    assert behaviour["CachePolicyId"] == {"Ref": "CachePolicy"}
+    assert behaviour["OriginRequestPolicyId"] == {"Ref": "OriginRequestPolicy"}
+
+
+def _header_lists(template: Dict[str, Any]) -> List[List[str]]:
+    cache = template["Resources"]["CachePolicy"]["Properties"]["CachePolicyConfig"]
+    origin = template["Resources"]["OriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    configs = [cache["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"], origin["HeadersConfig"]]
+    assert all(c["HeaderBehavior"] == "whitelist" for c in configs)  # never allViewer: that includes Host
+    return [c["Headers"] for c in configs]
+
+
+def test_no_policy_forwards_the_viewer_host(template: Dict[str, Any]) -> None:
+    for headers in _header_lists(template):
+        assert "host" not in {h.lower() for h in headers}
+        assert {"Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"} <= set(headers)
+
+
+def test_policies_forward_exactly_the_signed_query_parameters(template: Dict[str, Any]) -> None:
+    from edge.config import Config
+
+    cache = template["Resources"]["CachePolicy"]["Properties"]["CachePolicyConfig"]
+    origin = template["Resources"]["OriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    for config in (cache["ParametersInCacheKeyAndForwardedToOrigin"]["QueryStringsConfig"], origin["QueryStringsConfig"]):
+        assert config["QueryStringBehavior"] == "whitelist"
+        assert config["QueryStrings"] == list(Config().query_allowlist)
+
+
+def test_function_and_versions_are_retained_and_version_follows_the_code(template: Dict[str, Any]) -> None:
+    resources = template["Resources"]
+    for name in ("Function", "FunctionVersion"):
+        assert resources[name]["DeletionPolicy"] == "Retain"
+        assert resources[name]["UpdateReplacePolicy"] == "Retain"
+    assert "${CodeKey}" in resources["FunctionVersion"]["Properties"]["Description"]["Fn::Sub"]
+    function = resources["Function"]["Properties"]
+    assert function["Architectures"] == ["x86_64"] and function["Handler"] == "edge.handler.lambda_handler"
+    trusted = resources["FunctionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+    assert sorted(trusted["Service"]) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
+    assert template["Parameters"]["Runtime"]["Default"] == "python3.13"
+    assert template["Parameters"]["MemorySize"]["Default"] == 128
+
+
+def test_mrap_lists_every_possible_bucket_and_blocks_public_access(template: Dict[str, Any]) -> None:
+    mrap = template["Resources"]["Mrap"]["Properties"]
+    assert len(mrap["Regions"]) == MAX_BUCKETS
+    assert all(mrap["PublicAccessBlockConfiguration"].values())
+
+
+# A tiny evaluator for the rule functions the template uses, to run the native-mode guard as CloudFormation would.
+def _evaluate(node: Any, parameters: Dict[str, Any]) -> Any:
+    if isinstance(node, dict) and len(node) == 1:
+        (name, args), = node.items()
+        if name == "Ref":
+            return parameters[args]
+        values = [_evaluate(a, parameters) for a in args] if isinstance(args, list) else _evaluate(args, parameters)
+        if name == "Fn::Equals":
+            return values[0] == values[1]
+        if name == "Fn::Not":
+            return not values[0]
+        if name == "Fn::Contains":
+            return values[1] in values[0]
+        raise AssertionError(f"unexpected function {name}")
+    return node
+
+
+def _failed_assertions(template: Dict[str, Any], parameters: Dict[str, Any]) -> List[str]:
+    rule = template["Rules"]["NativeModeNeedsDefaultRegions"]
+    if not _evaluate(rule["RuleCondition"], parameters):
+        return []
+    return [a["AssertDescription"] for a in rule["Assertions"] if not _evaluate(a["Assert"], parameters)]
+
+
+@pytest.mark.parametrize("region", sorted(OPT_IN_REGIONS), ids=lambda r: f"native mode refused with {r}")
+def test_native_mode_is_refused_with_an_opt_in_region(template: Dict[str, Any], region: str) -> None:
+    parameters = {"NativeMode": "true", "BucketRegions": ["eu-west-2", region], "MrapOriginAccessControlId": "E1"}
+    failed = _failed_assertions(template, parameters)
+    assert len(failed) == 1 and region in failed[0]
+    with pytest.raises(ToolError, match=region):
+        check_native_mode(["eu-west-2", region])
+
+
+def test_native_mode_is_accepted_with_default_regions_and_function_mode_with_any(template: Dict[str, Any]) -> None:
+    native = {"NativeMode": "true", "BucketRegions": ["eu-west-2", "us-east-2"], "MrapOriginAccessControlId": "E1"}
+    assert _failed_assertions(template, native) == []
+    check_native_mode(["eu-west-2", "us-east-2"])
+    function = {"NativeMode": "false", "BucketRegions": ["af-south-1", "me-central-1"], "MrapOriginAccessControlId": ""}
+    assert _failed_assertions(template, function) == []
+
+
+def test_opt_in_region_lists_agree(template: Dict[str, Any]) -> None:
+    text = json.dumps(template["Rules"]["NativeModeNeedsDefaultRegions"])
+    assert len(OPT_IN_REGIONS) == 12
+    assert all(f'"{region}"' in text for region in OPT_IN_REGIONS)
+
+
+def _lint(path: Path) -> subprocess.CompletedProcess:
+    assert CFN_LINT.exists() or shutil.which("cfn-lint"), "cfn-lint is not installed (requirements-dev.txt)"
+    binary = str(CFN_LINT) if CFN_LINT.exists() else "cfn-lint"
+    return subprocess.run([binary, str(path)], capture_output=True, text=True, timeout=300)
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    result = _lint(TEMPLATE_PATH)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_cfn_lint_would_catch_a_broken_template(template: Dict[str, Any], tmp_path: Path) -> None:
+    broken = json.loads(json.dumps(template))
+    broken["Resources"]["Function"]["Properties"]["Timeout"] = {"Ref": "NoSuchParameter"}
+    path = tmp_path / "broken.template"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    assert _lint(path).returncode != 0
