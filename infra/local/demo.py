@@ -1,0 +1,159 @@
+"""`make demo`: the whole request path on one machine, curl -> CloudFront stand-in -> the function -> MRAP stand-in
+(SigV4A checked like S3) -> the nearest Region's bucket, for clients in London and Ohio.
+
+    python -m infra.local.demo [--check] [--zip PATH] [--client-region R ...] [--count N] [--record DIR]
+
+Without --check it stays up until Ctrl-C. With --check it runs the Region check and exits: PASS (0) when every
+client was served by its nearest Region's bucket and every Region saw verified signatures, FAIL (1) otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from .invoker import REPO_ROOT
+from .probe import ProbeResult, curl_probe, format_table
+from .regions import POPS
+from .samples import PROBE_KEY
+from .stack import LocalStack, StackOptions
+
+__all__ = ["main"]
+
+CHECK_REGIONS = REPO_ROOT / "scripts" / "check-regions"
+
+
+def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="run the Region check, print PASS/FAIL and exit")
+    parser.add_argument("--zip", type=Path, help="run the function from this deployment zip (python -I -S)")
+    parser.add_argument("--client-region", action="append", choices=sorted(POPS),
+                        help="where a client is (repeatable; default: eu-west-2 and us-east-2)")
+    parser.add_argument("--region", action="append", dest="regions",
+                        help="a Region with a bucket behind the MRAP (repeatable; default: eu-west-2 and us-east-2)")
+    parser.add_argument("--failover-region", default="us-east-2", help="the origin group's secondary bucket")
+    parser.add_argument("--count", type=int, default=3, help="requests per client in the Region check")
+    parser.add_argument("--record", type=Path, metavar="DIR", help="write every origin-request event as JSON here")
+    parser.add_argument("--template", type=Path, help="distribution settings (default: cloudformation.template)")
+    return parser.parse_args(argv)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _arguments(argv)
+    regions = tuple(args.regions or ("eu-west-2", "us-east-2"))
+    options = StackOptions(
+        regions=regions,
+        client_regions=tuple(args.client_region or regions),
+        failover_region=args.failover_region,
+        zip_path=args.zip,
+        template=args.template,
+        record_dir=args.record,
+    )
+    _say("mrap-edge local demo: curl -> CloudFront stand-in -> edge function -> MRAP stand-in -> regional bucket")
+    stack = LocalStack(options, progress=_say)
+    try:
+        stack.start()  # stops what it started if it fails or is interrupted
+    except KeyboardInterrupt:
+        _say("interrupted while starting; stopped")
+        return 130
+    except Exception as error:
+        _say(f"FAIL: unable to start the local stack: {error}")
+        return 1
+    try:
+        _say(f"started in {stack.timings['total']:.0f} ms")
+        _print_curl_commands(stack)
+        passed = _region_check(stack, args.count)
+        _print_numbers(stack)
+        _say("PASS" if passed else "FAIL")
+        if args.check:
+            return 0 if passed else 1
+        _wait_for_interrupt()
+        return 0 if passed else 1
+    except KeyboardInterrupt:  # Ctrl-C before the wait: same clean stop
+        return 130
+    finally:
+        _say("stopping...")
+        stack.stop()
+        _say("stopped")
+
+
+def _print_curl_commands(stack: LocalStack) -> None:
+    _say("\ntry it (each port is one CloudFront edge location):")
+    for region in stack.client_regions():
+        pop = POPS[region]
+        _say(f"  # a client in {region} ({pop.city}, {pop.code})")
+        _say(f"  curl -sS -D - -o /dev/null '{stack.url(region, '/images/red.png')}'")
+        _say(f"  curl -sS '{stack.url(region, '/' + PROBE_KEY)}'")
+    first = stack.client_regions()[0]
+    awkward = stack.url(first, "/photos/summer%20holiday%202024.png")
+    _say(f"  curl -sS -D - -o /dev/null -H 'Range: bytes=0-15' '{awkward}'")
+    _say(f"  scripts/check-regions --count 3 --region {first} '{stack.cloudfront.url(first)}'")
+
+
+def _region_check(stack: LocalStack, count: int) -> bool:
+    """Each client requests the probe `count` times; PASS needs 200s from the nearest Region's bucket."""
+    assert stack.mrap is not None and stack.cloudfront is not None
+    routing = stack.mrap.routing.current
+    results: List[ProbeResult] = []
+    for region in stack.client_regions():
+        nearest = routing.choose(region)
+        latencies = ", ".join(f"{r} {ms} ms" for r, ms in routing.ranked(region))
+        _say(f"\nRegion check from a client in {region} ({POPS[region].code}); latency to buckets: {latencies}; "
+             f"nearest: {nearest}")
+        if os.access(CHECK_REGIONS, os.X_OK):
+            base = stack.cloudfront.url(region)
+            _say(f"$ scripts/check-regions --count {count} --region {region} {base}")
+            subprocess.run([str(CHECK_REGIONS), "--count", str(count), "--region", region, base], check=False)
+        results += [curl_probe(stack.cloudfront.url(region), region) for _ in range(count)]
+    _say("\nwhich bucket served (curl, per request):")
+    _say(format_table(results))
+    wrong = [r for r in results if r.status != 200 or r.bucket_region != routing.choose(r.client_region)]
+    counts = stack.mrap.counts
+    unverified = [region for region in {routing.choose(r) for r in stack.client_regions()}
+                  if region and counts[region].verified == 0]
+    for r in wrong:
+        _say(f"  wrong: client {r.client_region} got {r.status} from {r.bucket_region}")
+    for region in unverified:
+        _say(f"  wrong: no verified signature in {region}")
+    return not wrong and not unverified
+
+
+def _print_numbers(stack: LocalStack) -> None:
+    assert stack.mrap is not None and stack.cloudfront is not None
+    _say("\nMRAP stand-in (S3's checks, per Region):")
+    for region, counts in stack.mrap.counts.items():
+        _say(f"  {region}: signature verified {counts.verified}, refused {counts.refused}")
+    invocations = [i for i in stack.cloudfront.invocations if i.outcome == "ok"]
+    if invocations:
+        times = sorted(i.ms for i in invocations)
+        _say(f"function: {len(times)} invocations, median {statistics.median(times):.2f} ms, "
+             f"max {times[-1]:.2f} ms in the handler; worker start "
+             f"{stack.timings.get('function', 0):.0f} ms for {len(stack.invokers)} workers")
+    served = [s.total_ms for s in stack.cloudfront.served]
+    if served:
+        _say(f"CloudFront stand-in: {len(served)} requests, median {statistics.median(served):.1f} ms end to end")
+    timings: Dict[str, float] = stack.timings
+    _say("start-up: " + ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()))
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    _say("\nserving until Ctrl-C")
+    while not stop.wait(1.0):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

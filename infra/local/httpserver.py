@@ -1,0 +1,109 @@
+"""The HTTP plumbing both stand-ins share: a threaded server on 127.0.0.1 (port 0 unless given) that knows which
+client Region it serves, and a request handler that hands every method to one `handle` and answers with exactly
+the headers given (plus Content-Length)."""
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable, List, Optional, Tuple, Type
+
+__all__ = ["Listener", "RequestHandler"]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: Tuple[str, int], handler: Type[BaseHTTPRequestHandler], app: Any, region: str) -> None:
+        super().__init__(address, handler)
+        self.app = app
+        self.client_region = region  # the location of the clients reaching this port
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    """Subclasses implement `handle_request()`; `self.server.app` is the stand-in, `client_region` its port's Region."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def handle_request(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _dispatch(self) -> None:
+        try:
+            self.handle_request()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client went away; nothing to answer
+
+    do_GET = do_HEAD = do_OPTIONS = do_PUT = do_POST = do_DELETE = do_PATCH = _dispatch
+
+    @property
+    def app(self) -> Any:
+        return self.server.app
+
+    @property
+    def client_region(self) -> str:
+        return self.server.client_region
+
+    def request_headers(self) -> List[Tuple[str, str]]:
+        # http.server decodes header bytes as latin-1; restore the UTF-8 a client may have sent.
+        return [(name, _utf8(value)) for name, value in self.headers.items()]
+
+    def request_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def respond(
+        self, status: int, headers: Iterable[Tuple[str, str]], body: bytes, reason: Optional[str] = None
+    ) -> None:
+        self.send_response_only(status, reason)
+        length_sent = False
+        for name, value in headers:
+            if name.lower() == "content-length":
+                if length_sent:
+                    continue
+                length_sent = True
+            self.send_header(name, value)
+        if not length_sent:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and status not in (204, 304) and body:
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the stand-ins keep their own records; per-request stderr lines would drown the demo
+
+
+def _utf8(value: str) -> str:
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+class Listener:
+    """One server on one port, serving in a background thread."""
+
+    def __init__(self, handler: Type[RequestHandler], app: Any, region: str, port: int = 0) -> None:
+        self._server = _Server(("127.0.0.1", port), handler, app, region)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{type(app).__name__}-{region}",
+                                        daemon=True)
+
+    @property
+    def address(self) -> Tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def region(self) -> str:
+        return self._server.client_region
+
+    def start(self) -> "Listener":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

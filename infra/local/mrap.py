@@ -1,0 +1,183 @@
+"""The S3 Multi-Region Access Point stand-in: accepts only what S3 would, routes to the nearest Region's bucket.
+
+Every request is checked by the independent verifier (`tests.s3verifier`, shared with the tests, no awscrt):
+SigV4A, every x-amz-* header signed, X-Amz-Region-Set covering the Region it is routed to, X-Amz-Date within
+15 minutes, Host = the MRAP alias. A refusal is S3's status and error XML. An accepted request is sent path-style
+to the chosen Region's moto server; its MRAP signature means nothing to moto, so the stand-in drops the client's
+authentication headers and signs the forwarded request with SigV4 for moto instead.
+
+The client's location is not a header (S3 would refuse an unsigned x-amz-* one and other headers are signed or
+not up to the client): like the Global Accelerator edges an MRAP is reached through, the stand-in listens on one
+port per client Region, and the CloudFront stand-in at a POP connects to its own Region's port.
+"""
+from __future__ import annotations
+
+import datetime
+import threading
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from xml.sax.saxutils import escape
+
+from tests.s3verifier import Credentials, S3Refusal, S3Verifier
+
+from .buckets import BACKEND_CREDENTIALS, RegionalBucket
+from .httpserver import Listener, RequestHandler
+from .regions import RoutingState
+from .wire import HOP_BY_HOP, send, signed_s3_headers
+
+__all__ = ["Received", "MrapStandIn"]
+
+# Client authentication headers: checked here, then replaced by the stand-in's own signature towards moto.
+_CLIENT_AUTH = ("authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "x-amz-region-set")
+_FORCED = {
+    503: ("SlowDown", "Please reduce your request rate."),
+    500: ("InternalError", "We encountered an internal error. Please try again."),
+}
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as the MRAP received it and what became of it."""
+
+    client_region: str
+    method: str
+    target: str
+    headers: Tuple[Tuple[str, str], ...]
+    region: Optional[str]  # the Region it was routed to
+    bucket: Optional[str]
+    verified: bool
+    status: int
+    error_code: Optional[str] = None  # S3 error code when refused
+    algorithm: Optional[str] = None
+
+    def header(self, name: str) -> List[str]:
+        return [value for key, value in self.headers if key.lower() == name.lower()]
+
+
+class _Handler(RequestHandler):
+    def handle_request(self) -> None:
+        status, headers, body = self.app.serve(
+            self.client_region, self.command, self.path, self.request_headers(), self.request_body()
+        )
+        self.respond(status, headers, body)
+
+
+@dataclass
+class _Counts:
+    verified: int = 0
+    refused: int = 0
+
+
+class MrapStandIn:
+    def __init__(
+        self,
+        host: str,
+        buckets: Dict[str, RegionalBucket],
+        credentials: Sequence[Credentials],
+        client_regions: Sequence[str],
+        clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.timezone.utc),
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.host = host
+        self.buckets = buckets
+        self.routing = RoutingState(buckets)
+        self.forced_status: Optional[int] = None  # 500/503: answer every accepted request with that S3 error
+        self.received: List[Received] = []
+        self.counts: Dict[str, _Counts] = {region: _Counts() for region in buckets}
+        self._verifiers = {
+            region: S3Verifier(credentials=credentials, region=region, expected_host=host, clock=clock)
+            for region in buckets
+        }
+        self._client_regions = tuple(client_regions)
+        self._listeners: Dict[str, Listener] = {}
+        self._lock = threading.Lock()
+        self._timeout_s = timeout_s
+
+    def start(self) -> Dict[str, Tuple[str, int]]:
+        for region in self._client_regions:
+            self._listeners[region] = Listener(_Handler, self, region).start()
+        return self.addresses
+
+    def stop(self) -> None:
+        for listener in self._listeners.values():
+            listener.stop()
+
+    @property
+    def addresses(self) -> Dict[str, Tuple[str, int]]:
+        """Per client Region, where a client in that Region reaches the MRAP (its "DNS answer")."""
+        return {region: listener.address for region, listener in self._listeners.items()}
+
+    def clear(self) -> None:
+        with self._lock:
+            self.received.clear()
+
+    def serve(
+        self, client_region: str, method: str, target: str, headers: List[Tuple[str, str]], body: bytes
+    ) -> Tuple[int, List[Tuple[str, str]], bytes]:
+        region = self.routing.current.choose(client_region)
+        if region is None:
+            refusal = S3Refusal(503, "ServiceUnavailable",
+                                "No Region behind the Multi-Region Access Point is available.")
+            return self._refuse(client_region, method, target, headers, None, refusal)
+        try:
+            verified = self._verifiers[region].verify(method=method, target=target, headers=headers, body=body)
+        except S3Refusal as refusal:
+            return self._refuse(client_region, method, target, headers, region, refusal)
+        bucket = self.buckets[region]
+        if self.forced_status is not None:
+            code, message = _FORCED.get(self.forced_status, ("InternalError", "Forced failure."))
+            refusal = S3Refusal(self.forced_status, code, message)
+            self._record(client_region, method, target, headers, region, bucket.bucket, True, refusal.status,
+                         refusal.code, verified.algorithm)
+            return refusal.status, _xml_headers(refusal), refusal.to_xml()
+        status, reason, response_headers, response_body = self._forward(bucket, method, target, headers, body)
+        self._record(client_region, method, target, headers, region, bucket.bucket, True, status, None,
+                     verified.algorithm)
+        return status, response_headers, response_body
+
+    def _forward(
+        self, bucket: RegionalBucket, method: str, target: str, headers: List[Tuple[str, str]], body: bytes
+    ) -> Tuple[int, str, List[Tuple[str, str]], bytes]:
+        # Path-style at the Region's endpoint: /<bucket>/<key as sent, already in S3's canonical form>.
+        moto_target = f"/{bucket.bucket}{target}"
+        moto_host = f"{bucket.host}:{bucket.port}"
+        kept = [(n, v) for n, v in headers if n.lower() not in _CLIENT_AUTH and n.lower() not in HOP_BY_HOP
+                and n.lower() not in ("host", "x-amz-cf-id")]
+        signed = signed_s3_headers(method, moto_host, moto_target, kept, bucket.region, BACKEND_CREDENTIALS)
+        status, reason, response_headers, response_body = send(
+            (bucket.host, bucket.port), method, moto_target, signed, self._timeout_s
+        )
+        cleaned = [(n, "AmazonS3" if n.lower() == "server" else v) for n, v in response_headers
+                   if n.lower() not in HOP_BY_HOP and n.lower() not in ("date", "access-control-allow-origin")]
+        return status, reason, cleaned, response_body
+
+    def _refuse(
+        self, client_region: str, method: str, target: str, headers: List[Tuple[str, str]], region: Optional[str],
+        refusal: S3Refusal,
+    ) -> Tuple[int, List[Tuple[str, str]], bytes]:
+        bucket = self.buckets[region].bucket if region else None
+        self._record(client_region, method, target, headers, region, bucket, False, refusal.status, refusal.code, None)
+        return refusal.status, _xml_headers(refusal), refusal.to_xml()
+
+    def _record(
+        self, client_region: str, method: str, target: str, headers: List[Tuple[str, str]], region: Optional[str],
+        bucket: Optional[str], verified: bool, status: int, error_code: Optional[str], algorithm: Optional[str],
+    ) -> None:
+        entry = Received(client_region, method, target, tuple(headers), region, bucket, verified, status,
+                         error_code, algorithm)
+        with self._lock:
+            self.received.append(entry)
+            if region is not None:
+                counts = self.counts[region]
+                if verified:
+                    counts.verified += 1
+                else:
+                    counts.refused += 1
+
+
+def _xml_headers(refusal: S3Refusal) -> List[Tuple[str, str]]:
+    return [
+        ("Content-Type", "application/xml"),
+        ("x-amz-request-id", escape(refusal.request_id)),
+        ("Server", "AmazonS3"),
+    ]

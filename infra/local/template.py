@@ -1,0 +1,248 @@
+"""The distribution settings the CloudFront stand-in runs with, read from `cloudformation.template` when it has them,
+so that what runs locally is what will be deployed.
+
+Read: the `mrap` (custom) and `failover` (S3) origins of resource `Distribution`, the origin group's failover status
+codes, the default behaviour's allowed methods and Compress flag, and the header/query-string whitelists and TTL of
+resources `CachePolicy` and `OriginRequestPolicy`. `Ref` resolves to a parameter's Default (a CommaDelimitedList to
+its items) and `Fn::Sub`/`Fn::Join`/`Fn::Split` are evaluated when everything in them resolves; anything else (for
+example the failover bucket's `Fn::GetAtt`) is ignored and the built-in default below is used instead.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, List, Mapping, Optional, Tuple
+
+__all__ = [
+    "OriginSettings",
+    "DistributionSettings",
+    "DEFAULT_MRAP_HOST",
+    "DEFAULT_SETTINGS",
+    "TEMPLATE_FILE",
+    "load_settings",
+    "settings_from_template",
+]
+
+TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "cloudformation.template"
+DEFAULT_MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
+
+
+class _Unresolved(Exception):
+    """A template value that cannot be known before deployment (GetAtt, a parameter without Default, ...)."""
+
+
+@dataclass(frozen=True)
+class OriginSettings:
+    origin_id: str
+    kind: str  # "custom" or "s3": which object the origin-request event carries
+    domain_name: str  # for the S3 origin the stack replaces it with its local failover bucket's domain
+    path: str = ""
+    custom_headers: Tuple[Tuple[str, str], ...] = ()
+    read_timeout: int = 30  # seconds; CloudFront's default origin response timeout
+    keepalive_timeout: int = 5
+
+
+@dataclass(frozen=True)
+class DistributionSettings:
+    primary: OriginSettings
+    failover: OriginSettings
+    # Origin group FailoverCriteria: statuses from the primary that make CloudFront try the secondary.
+    failover_codes: frozenset
+    # Viewer headers (lower-case) and query-string names forwarded to the origin: cache policy + origin request policy.
+    forwarded_headers: Tuple[str, ...]
+    forwarded_query: Tuple[str, ...]
+    # What the cache key is made of (the cache policy alone); a subset of what is forwarded.
+    cache_key_headers: Tuple[str, ...]
+    cache_key_query: Tuple[str, ...]
+    allowed_methods: Tuple[str, ...] = ("GET", "HEAD", "OPTIONS")
+    compress: bool = True  # default behaviour's Compress: Accept-Encoding is normalised for the origin
+    default_ttl: int = 0  # seconds a response stays in the local cache; 0 disables the cache
+    source: str = "built-in defaults"
+    unresolved: Tuple[str, ...] = field(default=(), compare=False)
+
+    def with_failover_domain(self, domain_name: str) -> "DistributionSettings":
+        return replace(self, failover=replace(self.failover, domain_name=domain_name))
+
+
+# Defaults matching the project's template: Range is not in a whitelist because CloudFront forwards it for GET/HEAD
+# on its own, but the event must still carry it; conditional headers are forwarded the same way.
+DEFAULT_SETTINGS = DistributionSettings(
+    primary=OriginSettings(origin_id="mrap", kind="custom", domain_name=DEFAULT_MRAP_HOST),
+    failover=OriginSettings(
+        origin_id="failover",
+        kind="s3",
+        domain_name="failover-bucket.s3.us-east-2.amazonaws.com",
+        custom_headers=(("originTypeFailover", "true"),),
+    ),
+    failover_codes=frozenset({500, 502, 503, 504}),
+    forwarded_headers=("origin", "access-control-request-method", "access-control-request-headers"),
+    forwarded_query=("versionId", "partNumber"),
+    cache_key_headers=("origin", "access-control-request-method", "access-control-request-headers"),
+    cache_key_query=("versionId", "partNumber"),
+)
+
+
+def load_settings(path: Optional[Path] = None) -> DistributionSettings:
+    """Settings from the template file (built-in defaults when there is none, or it has no Distribution)."""
+    path = TEMPLATE_FILE if path is None else Path(path)
+    if not path.is_file():
+        return DEFAULT_SETTINGS
+    template = json.loads(path.read_text(encoding="utf-8"))
+    return settings_from_template(template, source=path.name)
+
+
+def settings_from_template(template: Mapping[str, Any], source: str = "(template)") -> DistributionSettings:
+    resolver = _Resolver(template.get("Parameters") or {})
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    config = _props(resources, "Distribution").get("DistributionConfig")
+    if not isinstance(config, Mapping):
+        return DEFAULT_SETTINGS
+    settings = DEFAULT_SETTINGS
+    origins = {o.get("Id"): o for o in config.get("Origins") or [] if isinstance(o, Mapping)}
+    if "mrap" in origins:
+        settings = replace(settings, primary=_origin(resolver, origins["mrap"], settings.primary))
+    if "failover" in origins:
+        settings = replace(settings, failover=_origin(resolver, origins["failover"], settings.failover))
+    codes = _failover_codes(resolver, config)
+    if codes:
+        settings = replace(settings, failover_codes=frozenset(codes))
+    behaviour = config.get("DefaultCacheBehavior") or {}
+    methods = resolver.value(behaviour.get("AllowedMethods"), None)
+    if isinstance(methods, list):
+        settings = replace(settings, allowed_methods=tuple(str(m).upper() for m in methods))
+    compress = resolver.value(behaviour.get("Compress"), None)
+    if compress is not None:
+        settings = replace(settings, compress=str(compress).lower() == "true")
+    cache = _props(resources, "CachePolicy").get("CachePolicyConfig") or {}
+    request = _props(resources, "OriginRequestPolicy").get("OriginRequestPolicyConfig") or {}
+    cache_params = cache.get("ParametersInCacheKeyAndForwardedToOrigin") or {}
+    cache_headers = _whitelist(resolver, cache_params.get("HeadersConfig"), "Header")
+    cache_query = _whitelist(resolver, cache_params.get("QueryStringsConfig"), "QueryString")
+    request_headers = _whitelist(resolver, request.get("HeadersConfig"), "Header")
+    request_query = _whitelist(resolver, request.get("QueryStringsConfig"), "QueryString")
+    if cache_headers is not None or request_headers is not None:
+        key = tuple(h.lower() for h in cache_headers or ())
+        settings = replace(
+            settings,
+            cache_key_headers=key,
+            forwarded_headers=_union(key, tuple(h.lower() for h in request_headers or ())),
+        )
+    if cache_query is not None or request_query is not None:
+        key = tuple(cache_query or ())
+        settings = replace(settings, cache_key_query=key, forwarded_query=_union(key, tuple(request_query or ())))
+    ttl = resolver.value(cache.get("DefaultTTL"), None)
+    if ttl is not None:
+        settings = replace(settings, default_ttl=int(ttl))
+    return replace(settings, source=source, unresolved=tuple(resolver.unresolved))
+
+
+def _props(resources: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    resource = resources.get(name) or {}
+    return resource.get("Properties") or {}
+
+
+def _origin(resolver: "_Resolver", origin: Mapping[str, Any], default: OriginSettings) -> OriginSettings:
+    domain = resolver.value(origin.get("DomainName"), default.domain_name)
+    path = resolver.value(origin.get("OriginPath"), default.path) or ""
+    headers = tuple(
+        (str(resolver.value(h.get("HeaderName"), "")), str(resolver.value(h.get("HeaderValue"), "")))
+        for h in origin.get("OriginCustomHeaders") or []
+    )
+    custom = origin.get("CustomOriginConfig") or {}
+    return replace(
+        default,
+        domain_name=str(domain),
+        path=str(path),
+        custom_headers=tuple(h for h in headers if h[0]) or default.custom_headers,
+        read_timeout=int(resolver.value(custom.get("OriginReadTimeout"), default.read_timeout)),
+        keepalive_timeout=int(resolver.value(custom.get("OriginKeepaliveTimeout"), default.keepalive_timeout)),
+    )
+
+
+def _failover_codes(resolver: "_Resolver", config: Mapping[str, Any]) -> List[int]:
+    groups = (config.get("OriginGroups") or {}).get("Items") or []
+    for group in groups:
+        if group.get("Id") != "mrap-with-failover":
+            continue
+        items = resolver.value(((group.get("FailoverCriteria") or {}).get("StatusCodes") or {}).get("Items"), None)
+        if isinstance(items, list):
+            return [int(code) for code in items]
+    return []
+
+
+def _whitelist(resolver: "_Resolver", config: Any, kind: str) -> Optional[Tuple[str, ...]]:
+    """The names of a whitelist config (HeadersConfig/QueryStringsConfig); None when the template says nothing."""
+    if not isinstance(config, Mapping):
+        return None
+    behaviour = str(resolver.value(config.get(f"{kind}Behavior"), "none"))
+    if behaviour.lower() not in ("whitelist", "allviewerandwhitelistcloudfront"):
+        return ()
+    names = resolver.value(config.get(f"{kind}s"), [])
+    return tuple(str(n) for n in names) if isinstance(names, list) else ()
+
+
+def _union(first: Tuple[str, ...], second: Tuple[str, ...]) -> Tuple[str, ...]:
+    return first + tuple(name for name in second if name not in first)
+
+
+class _Resolver:
+    """Evaluates the few intrinsic functions whose value is known before deployment."""
+
+    def __init__(self, parameters: Mapping[str, Any]) -> None:
+        self.parameters = parameters
+        self.unresolved: List[str] = []
+
+    def value(self, node: Any, default: Any) -> Any:
+        try:
+            return self._eval(node) if node is not None else default
+        except _Unresolved as error:
+            self.unresolved.append(str(error))
+            return default
+
+    def _eval(self, node: Any) -> Any:
+        if isinstance(node, list):
+            out: List[Any] = []
+            for item in node:
+                value = self._eval(item)
+                # A Ref to a CommaDelimitedList inside a list contributes its items.
+                out.extend(value) if isinstance(item, Mapping) and isinstance(value, list) else out.append(value)
+            return out
+        if not isinstance(node, Mapping):
+            return node
+        if len(node) == 1:
+            (name, arg), = node.items()
+            if name == "Ref":
+                return self._ref(arg)
+            if name == "Fn::Sub":
+                return self._sub(arg)
+            if name == "Fn::Join":
+                return str(arg[0]).join(str(v) for v in self._eval(arg[1]))
+            if name == "Fn::Split":
+                return str(self._eval(arg[1])).split(arg[0])
+            if name.startswith("Fn::") or name == "Condition":
+                raise _Unresolved(f"{name} {json.dumps(arg)[:60]}")
+        return {key: self._eval(value) for key, value in node.items()}
+
+    def _ref(self, name: str) -> Any:
+        parameter = self.parameters.get(name)
+        if not isinstance(parameter, Mapping) or "Default" not in parameter:
+            raise _Unresolved(f"Ref {name}")
+        default = parameter["Default"]
+        if parameter.get("Type") == "CommaDelimitedList" and isinstance(default, str):
+            return [item.strip() for item in default.split(",") if item.strip()]
+        return default
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def substitute(match: "re.Match[str]") -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(self._eval(variables[name]))
+            if name.startswith("AWS::") or "." in name:
+                raise _Unresolved(f"Fn::Sub ${{{name}}}")
+            return str(self._ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
