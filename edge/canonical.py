@@ -16,7 +16,7 @@ S3's rules (S3 API reference, "Create a canonical request"):
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Tuple
+from typing import Collection, List, Tuple
 from urllib.parse import quote, unquote_to_bytes
 
 from .errors import BadRequest
@@ -25,6 +25,7 @@ __all__ = ["canonical_uri", "canonical_query_string"]
 
 # Nothing to decode or encode: the common case, answered without building bytes.
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
+_PLAIN_COMPONENT = re.compile(r"[A-Za-z0-9\-._~]*")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
@@ -43,24 +44,24 @@ def canonical_uri(path: str) -> str:
     return quote(_decode_once(path, "path"), safe="/")
 
 
-def _encode(data: bytes) -> str:
-    return quote(data, safe="")
+def _canonical_component(text: str) -> str:
+    """A query name or value decoded once and re-encoded with the unreserved set ("/" becomes %2F)."""
+    if _PLAIN_COMPONENT.fullmatch(text):
+        return text
+    return quote(_decode_once(text, "query string"), safe="")
 
 
-def _allowed_params(querystring: str, allowlist: Iterable[str]) -> List[Tuple[str, str]]:
-    allowed = set(allowlist)
+def _allowed_params(querystring: str, allowlist: Collection[str]) -> List[Tuple[str, str]]:
     kept = []
     for piece in querystring.split("&"):
-        if not piece:
-            continue
         raw_name, _, raw_value = piece.partition("=")
-        name = _decode_once(raw_name, "query string")
-        if name.decode("utf-8", "replace") in allowed:
-            kept.append((_encode(name), _encode(_decode_once(raw_value, "query string"))))
+        name = raw_name if "%" not in raw_name else _decode_once(raw_name, "query string").decode("utf-8", "replace")
+        if name in allowlist:
+            kept.append((_canonical_component(raw_name), _canonical_component(raw_value)))
     return kept
 
 
-def canonical_query_string(querystring: str, allowlist: Iterable[str]) -> str:
+def canonical_query_string(querystring: str, allowlist: Collection[str]) -> str:
     """The allow-listed parameters, canonically encoded and sorted; every other parameter is dropped."""
     if not querystring:
         return ""

@@ -6,8 +6,7 @@ the lower-case name drives the logic and the original `key` is what goes back on
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 
 from .errors import InvalidEvent
 
@@ -18,8 +17,9 @@ Headers = Dict[str, List[Dict[str, str]]]
 _REASONS = {400: "Bad Request", 405: "Method Not Allowed", 500: "Internal Server Error", 502: "Bad Gateway"}
 
 
-@dataclass(frozen=True)
-class Origin:
+# Immutable views built once per request; NamedTuple because it is built several times faster than a frozen
+# dataclass, and every microsecond here is paid again per request.
+class Origin(NamedTuple):
     kind: str  # "custom" or "s3", the key CloudFront uses in request.origin
     domain_name: str
     path: str  # CloudFront prepends it to `uri` on the wire; it is not part of `uri`
@@ -31,8 +31,7 @@ class Origin:
         return any(key.lower() == wanted for key in self.custom_headers)
 
 
-@dataclass(frozen=True)
-class OriginRequest:
+class OriginRequest(NamedTuple):
     request_id: str  # config.requestId: CloudFront sends it to the origin as X-Amz-Cf-Id
     distribution_id: str
     method: str
@@ -44,8 +43,9 @@ class OriginRequest:
 
 
 def _require(mapping: Any, key: str, kind: type, where: str) -> Any:
-    value = mapping.get(key) if isinstance(mapping, Mapping) else None
-    if not isinstance(value, kind):
+    # Events arrive as parsed JSON, so objects are exactly dicts, lists and strs; `type() is` is the cheapest test.
+    value = mapping.get(key) if type(mapping) is dict else None
+    if type(value) is not kind:
         raise InvalidEvent(reason=f"{where}.{key} is missing or not a {kind.__name__}")
     return value
 
@@ -62,10 +62,10 @@ def parse_origin_request(event: Any) -> OriginRequest:
         raise InvalidEvent(reason=f"eventType is {event_type!r}, not 'origin-request'")
     request = _require(cf, "request", dict, "cf")
     origin_spec = _require(request, "origin", dict, "request")
-    kinds = [kind for kind in ("custom", "s3") if kind in origin_spec]
-    if len(kinds) != 1:
+    kind = "custom" if "custom" in origin_spec else "s3"
+    if len(origin_spec) != 1 or kind not in origin_spec:
         raise InvalidEvent(reason="request.origin must hold exactly one of 'custom' or 's3'")
-    spec = _require(origin_spec, kinds[0], dict, "request.origin")
+    spec = _require(origin_spec, kind, dict, "request.origin")
     uri = _require(request, "uri", str, "request")
     if not uri.startswith("/"):
         raise InvalidEvent(reason="request.uri does not start with '/'")
@@ -77,8 +77,8 @@ def parse_origin_request(event: Any) -> OriginRequest:
         querystring=request.get("querystring") or "",
         headers=_require(request, "headers", dict, "request"),
         origin=Origin(
-            kind=kinds[0],
-            domain_name=_require(spec, "domainName", str, f"request.origin.{kinds[0]}"),
+            kind=kind,
+            domain_name=_require(spec, "domainName", str, "request.origin." + kind),
             path=spec.get("path") or "",
             custom_headers=spec.get("customHeaders") or {},
         ),

@@ -23,6 +23,7 @@ from .errors import CredentialsError, SigningError
 __all__ = ["Credentials", "Signer", "ALGORITHM", "EMPTY_SHA256", "credentials_from_environment"]
 
 ALGORITHM = "AWS4-ECDSA-P256-SHA256"
+_AUTHORIZATION_PREFIX = ALGORITHM + " Credential="
 # "x-amz-content-sha256 ... For GET and HEAD, the hash of the empty string" (S3 requires the header).
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 # An MRAP signature is valid in every Region, so the MRAP can route the request to any of its buckets.
@@ -88,9 +89,9 @@ class Signer:
             auth.aws_sign_request(crt_request, self._signing_config(now)).result()
         except Exception as error:  # awscrt reports failures as its own AwsCrtError; any failure means unsigned
             raise SigningError(reason=f"{type(error).__name__}: {error}") from None
-        given = {name.lower() for name, _ in signed_headers}
-        added = [(name, value) for name, value in crt_request.headers if name.lower() not in given]
-        authorization = next((value for name, value in added if name.lower() == "authorization"), "")
-        if not authorization.startswith(ALGORITHM + " "):
+        # awscrt appends what it adds after the headers it was given, Authorization last. Should that ever change,
+        # the check below fails and the request is refused rather than forwarded half-signed.
+        added = list(crt_request.headers)[len(signed_headers):]
+        if not added or added[-1][0] != "Authorization" or not added[-1][1].startswith(_AUTHORIZATION_PREFIX):
             raise SigningError(reason="the signer produced no SigV4A Authorization header")
         return added
