@@ -23,7 +23,7 @@ from botocore.credentials import Credentials
 
 from .cloudfront_rules import validate_returned_request, wire_request
 from .events import ViewerRequest, new_request_id, new_via, origin_request_event
-from .httpserver import Listener, RequestHandler
+from .httpserver import RegionalListeners, RequestHandler
 from .invoker import FunctionInvoker
 from .regions import POPS
 from .template import DistributionSettings, OriginSettings
@@ -104,25 +104,22 @@ class CloudFrontStandIn:
         self.served: List[Served] = []
         self._cache: Dict[Tuple[Any, ...], Tuple[float, int, List[Tuple[str, str]], bytes]] = {}
         self._lock = threading.Lock()
-        self._listeners: Dict[str, Listener] = {}
+        self._listeners = RegionalListeners(_Handler, self)
         self._recorded = 0
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> Dict[str, Tuple[str, int]]:
-        for region in self.invokers:
-            self._listeners[region] = Listener(_Handler, self, region).start()
-        return self.addresses
+        return self._listeners.start(self.invokers)
 
     def stop(self) -> None:
-        for listener in self._listeners.values():
-            listener.stop()
+        self._listeners.stop()
 
     @property
     def addresses(self) -> Dict[str, Tuple[str, int]]:
-        return {region: listener.address for region, listener in self._listeners.items()}
+        return self._listeners.addresses
 
     def url(self, client_region: str) -> str:
-        host, port = self._listeners[client_region].address
+        host, port = self.addresses[client_region]
         return f"http://{host}:{port}"
 
     def clear(self) -> None:

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 from tests.s3verifier import Credentials, S3Refusal, S3Verifier
 
 from .buckets import BACKEND_CREDENTIALS, RegionalBucket
-from .httpserver import Listener, RequestHandler
+from .httpserver import RegionalListeners, RequestHandler
 from .regions import RoutingState
 from .wire import HOP_BY_HOP, send, signed_s3_headers
 
@@ -89,23 +89,20 @@ class MrapStandIn:
             for region in buckets
         }
         self._client_regions = tuple(client_regions)
-        self._listeners: Dict[str, Listener] = {}
+        self._listeners = RegionalListeners(_Handler, self)
         self._lock = threading.Lock()
         self._timeout_s = timeout_s
 
     def start(self) -> Dict[str, Tuple[str, int]]:
-        for region in self._client_regions:
-            self._listeners[region] = Listener(_Handler, self, region).start()
-        return self.addresses
+        return self._listeners.start(self._client_regions)
 
     def stop(self) -> None:
-        for listener in self._listeners.values():
-            listener.stop()
+        self._listeners.stop()
 
     @property
     def addresses(self) -> Dict[str, Tuple[str, int]]:
         """Per client Region, where a client in that Region reaches the MRAP (its "DNS answer")."""
-        return {region: listener.address for region, listener in self._listeners.items()}
+        return self._listeners.addresses
 
     def clear(self) -> None:
         with self._lock:
