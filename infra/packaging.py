@@ -42,6 +42,7 @@ __all__ = [
     "check_native_libraries",
     "resolve_config",
     "build_package",
+    "file_sha256",
     "summary",
 ]
 
@@ -470,7 +471,8 @@ def _project(wheel: Path) -> str:
     return canonicalize_name(parse_wheel_filename(wheel.name)[0])
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file: the zip's name in S3 and the Lambda version's trigger."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -514,7 +516,7 @@ def build_package(runtime: str = DEFAULT_RUNTIME, config: Optional[Config] = Non
         write_zip(root, built)
         size = built.stat().st_size
         check_size(size)
-        sha256 = _sha256(built)
+        sha256 = file_sha256(built)
         progress(f"zip: {size} bytes, sha256 {sha256}")
 
         smoke = smoke_check(built, runtime, config, wheel_paths, work, check_python, pip_options, cache_dir)

@@ -6,13 +6,13 @@ change set and says "no changes".
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from ..packaging import file_sha256
 from . import buckets as s3_setup
 from . import edge_services, stack
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
@@ -48,14 +48,6 @@ class DeployOptions:
 def code_key(sha256_hex: str) -> str:
     """The S3 key of a package: named by its content, so new code means a new key and a new function version."""
     return f"mrap-edge/{sha256_hex}.zip"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _package(options: DeployOptions, say: Say) -> Path:
@@ -95,7 +87,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     _check_options(options)
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
     zip_path = _package(options, say)
-    digest = _sha256(zip_path)
+    digest = file_sha256(zip_path)
     key = code_key(digest)
     code_bucket = options.code_bucket or f"mrap-edge-deployables-{account}"
     s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False)
