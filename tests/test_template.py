@@ -130,7 +130,7 @@ def test_function_and_versions_are_retained_and_version_follows_the_code(templat
     trusted = resources["FunctionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
     assert sorted(trusted["Service"]) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
     assert template["Parameters"]["Runtime"]["Default"] == "python3.13"
-    assert template["Parameters"]["MemorySize"]["Default"] == 128
+    assert template["Parameters"]["MemorySize"]["Default"] == 512
 
 
 def test_mrap_lists_every_possible_bucket_and_blocks_public_access(template: Dict[str, Any]) -> None:

@@ -36,7 +36,7 @@ class DeployOptions:
     native: bool = False
     mrap_name: str = "mrap-edge"
     function_name: str = "mrap-edge"
-    memory: int = 128
+    memory: int = 512
     timeout: int = 5
     price_class: str = "PriceClass_100"
     failover_status_codes: str = "500,502,503,504"
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CloudFront origin access control signs (sigv4a) instead of the function; not with opt-in Regions")
     parser.add_argument("--mrap-name", default="mrap-edge")
     parser.add_argument("--function-name", default="mrap-edge")
-    parser.add_argument("--memory", type=int, default=128)
+    parser.add_argument("--memory", type=int, default=512)
     parser.add_argument("--timeout", type=int, default=5)
     parser.add_argument("--price-class", default="PriceClass_100")
     parser.add_argument("--failover-status-codes", default="500,502,503,504")
