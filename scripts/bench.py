@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -196,16 +197,66 @@ def report(r: Dict[str, float]) -> List[str]:
     return lines
 
 
+# Instruction counts do not depend on what else the machine is doing: a steadier second opinion on the ratios.
+INSTRUCTIONS = '''
+import datetime, json, os, sys
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from edge import handler
+event = json.loads(sys.argv[3])
+key = ec.generate_private_key(ec.SECP256R1())
+message = b"A" * 150
+headers = [("host", "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"), ("x-amz-cf-id", "x" * 56)]
+calls = {
+    "floor": lambda: key.sign(message, ec.ECDSA(hashes.SHA256())),
+    "awscrt": lambda: handler._get_signer().sign("GET", "/images/cat.jpg", headers,
+                                                 datetime.datetime.now(datetime.timezone.utc)),
+    "handler": lambda: handler.lambda_handler(event, None),
+}
+call = calls[sys.argv[1]]
+for _ in range(20):  # the same warm-up whatever the count, so that it cancels out
+    for warm in calls.values():
+        warm()
+for _ in range(int(sys.argv[2])):
+    call()
+'''
+
+
+def _instructions(name: str, count: int, event: dict) -> int:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **FAKE_ENV)
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
+                           INSTRUCTIONS, name, str(count), json.dumps(event)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    refs = [line for line in done.stderr.splitlines() if "refs:" in line][-1]
+    return int(refs.split()[-1].replace(",", ""))
+
+
+def instruction_ratios(count: int = 1000) -> List[str]:
+    """Instructions per call (callgrind), each as the difference between `count` calls and none."""
+    if shutil.which("valgrind") is None:
+        return ["instructions: valgrind is not installed (apt-get install valgrind)"]
+    event = _load("mrap-get")
+    per_call = {name: (_instructions(name, count, event) - _instructions(name, 0, event)) / count
+                for name in ("floor", "awscrt", "handler")}
+    floor = per_call["floor"]
+    return ["instructions per call (callgrind): " + ", ".join(
+        f"{name} {value / 1000:.0f}k ({value / floor:.2f}× floor)" for name, value in per_call.items())]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=25, help="interleaved rounds of warm batches")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per contender")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per call with valgrind, a ratio that machine load cannot move")
     args = parser.parse_args()
     figures = run(args.rounds, args.cold_runs)
     lines = report(figures)
     print("\n".join(lines))
+    if args.instructions:
+        print("\n".join(instruction_ratios()))
     if args.json:
         print(json.dumps(figures, indent=2))
     return 1 if args.strict and lines[-1] != "ALL TARGETS MET" else 0
