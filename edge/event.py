@@ -28,6 +28,8 @@ class Origin(NamedTuple):
 
     def has_custom_header(self, name: str) -> bool:
         # The keys are lower-cased by CloudFront; compare that way so any configured casing matches.
+        if not self.custom_headers:  # the MRAP origin usually has none
+            return False
         wanted = name.lower()
         return any(key.lower() == wanted for key in self.custom_headers)
 

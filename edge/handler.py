@@ -51,22 +51,28 @@ def _get_signer() -> Signer:
 
 def _is_viewer_credential(name: str) -> bool:
     # A viewer's Authorization or x-amz-* header would either break the signature or be unsigned, which S3 refuses.
-    return name == "authorization" or name.startswith("x-amz-")
+    return name.lower() == "authorization" or name.lower().startswith("x-amz-")
+
+
+def _without_viewer_credentials(headers: Headers) -> Headers:
+    # Usually there is nothing to drop: one search of the joined names settles that several times faster than
+    # testing each name in Python.
+    names = ("\n" + "\n".join(headers) + "\n").lower()
+    if "\nauthorization\n" not in names and "\nx-amz-" not in names:
+        return dict(headers)
+    return {name: entries for name, entries in headers.items() if not _is_viewer_credential(name)}
 
 
 def _origin_headers(request: OriginRequest) -> Tuple[Headers, List[Tuple[str, str]]]:
     """The headers to return (viewer credentials dropped, Host = origin) and the ones to sign."""
     host = request.origin.domain_name
-    headers: Headers = {
-        name: entries
-        for name, entries in request.headers.items()
-        if name != "authorization" and not name.startswith("x-amz-")  # _is_viewer_credential, inlined: hot loop
-    }
+    headers = _without_viewer_credentials(request.headers)
     headers["host"] = [{"key": "Host", "value": host}]
     signed = [("host", host), ("x-amz-cf-id", request.request_id)]
     # An origin custom header replaces a same-named request header on the wire, so sign the value S3 will see.
-    content_type = request.origin.custom_headers.get("content-type") or headers.get("content-type") or []
-    signed.extend(("content-type", entry["value"]) for entry in content_type)
+    content_type = request.origin.custom_headers.get("content-type") or headers.get("content-type")
+    if content_type:
+        signed += [("content-type", entry["value"]) for entry in content_type]
     return headers, signed
 
 
@@ -75,7 +81,7 @@ def _check_origin(request: OriginRequest) -> None:
     if canonical_uri(origin.path) != origin.path:
         raise ConfigError(source="origin path", reason=f"{origin.path!r} is not in S3's canonical form")
     for name in origin.custom_headers:
-        if _is_viewer_credential(name.lower()):
+        if _is_viewer_credential(name):
             raise ConfigError(source="origin custom headers", reason=f"{name} would replace the signature")
 
 
