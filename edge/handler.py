@@ -11,7 +11,7 @@ or half-signed is returned for the MRAP.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .canonical import canonical_query_string, canonical_uri
 from .config import Config, load_config
@@ -54,7 +54,7 @@ def _is_viewer_credential(name: str) -> bool:
     return name.lower() == "authorization" or name.lower().startswith("x-amz-")
 
 
-def _without_viewer_credentials(headers: Headers) -> Headers:
+def _without_viewer_credentials(headers: Mapping[str, List[Dict[str, str]]]) -> Headers:
     # Usually there is nothing to drop: one search of the joined names settles that several times faster than
     # testing each name in Python.
     names = ("\n" + "\n".join(headers) + "\n").lower()
