@@ -332,3 +332,14 @@ def test_signing_does_not_depend_on_request_order(edge: Edge) -> None:
     first, second = edge(first_event), edge(copy.deepcopy(second_event))
     verify_as_s3(first_event, first)
     verify_as_s3(second_event, second)
+
+
+def test_viewer_credentials_are_dropped_whatever_the_case_of_their_keys(edge: Edge) -> None:
+    # CloudFront lower-cases header keys; an event that does not must still never carry a viewer credential through.
+    event = load_event("mrap-get")
+    request_of(event)["headers"].update({"X-Amz-Meta-Odd": [{"key": "X-Amz-Meta-Odd", "value": "1"}],
+                                         "Authorization": [{"key": "Authorization", "value": "Basic x"}]})
+    returned = edge(event)
+    assert [name for name in returned["headers"] if name.lower().startswith("x-amz-meta")] == []
+    assert [entry["value"] for entry in returned["headers"]["authorization"]][0].startswith("AWS4-ECDSA-P256-SHA256")
+    assert "Authorization" not in returned["headers"]
