@@ -69,6 +69,10 @@ class Signer:
             credentials.access_key_id, credentials.secret_access_key, credentials.session_token
         )
         self._crt_request = http.HttpRequest()
+        # Besides X-Amz-Date and Authorization, what awscrt adds follows from the settings and the credentials.
+        self._fixed_headers = [("X-Amz-Region-Set", REGION_SET), ("x-amz-content-sha256", EMPTY_SHA256)]
+        if credentials.session_token:
+            self._fixed_headers.append(("X-Amz-Security-Token", credentials.session_token))
         self._config: Optional[auth.AwsSigningConfig] = None
         self._config_second: Optional[int] = None
 
@@ -95,9 +99,14 @@ class Signer:
             auth.aws_sign_request(crt_request, self._signing_config(now)).result()
         except Exception as error:  # awscrt reports failures as its own AwsCrtError; any failure means unsigned
             raise SigningError(reason=f"{type(error).__name__}: {error}") from None
-        # awscrt appends what it adds after the headers it was given, Authorization last. Should that ever change,
-        # the check below fails and the request is refused rather than forwarded half-signed.
-        added = list(crt_request.headers)[len(signed_headers):]
-        if not added or added[-1][0] != "Authorization" or not added[-1][1].startswith(_AUTHORIZATION_PREFIX):
-            raise SigningError(reason="the signer produced no SigV4A Authorization header")
-        return added
+        # Read back only what awscrt computed. SignedHeaders must name exactly the headers given plus X-Amz-Date and
+        # the fixed ones (counted by its ";" separators): a header signed but not returned would be refused by S3.
+        authorization = crt_request.headers.get("Authorization") or ""
+        amz_date = crt_request.headers.get("X-Amz-Date")
+        if (
+            not authorization.startswith(_AUTHORIZATION_PREFIX)
+            or amz_date is None
+            or authorization.count(";") != len(signed_headers) + len(self._fixed_headers)
+        ):
+            raise SigningError(reason="the signer did not produce the expected SigV4A headers")
+        return [("X-Amz-Date", amz_date), *self._fixed_headers, ("Authorization", authorization)]
