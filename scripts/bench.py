@@ -147,7 +147,6 @@ def run(rounds: int, cold_runs: int) -> Dict[str, float]:
 
 
 def report(r: Dict[str, float]) -> List[str]:
-    import awscrt  # noqa: F401 - version for the header line
     from importlib.metadata import version
 
     ratios = {

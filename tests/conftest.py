@@ -7,7 +7,7 @@ import datetime
 import io
 import json
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Optional
 
 import pytest
 
@@ -85,8 +85,3 @@ def verify_as_s3(event: Dict[str, Any], returned: Dict[str, Any], verifier: Opti
                  ) -> VerifiedRequest:
     wire = on_the_wire(event, returned)
     return (verifier or s3_for()).verify(method=wire.method, target=wire.target, headers=list(wire.headers), body=b"")
-
-
-@pytest.fixture
-def events() -> Iterator[Any]:
-    yield load_event

@@ -15,49 +15,18 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from botocore.exceptions import ClientError
 
+from edge.log import redact_event  # the function's own redaction, applied again to what it logged
+
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 
-__all__ = ["log_group_name", "redact_event", "events_in_message", "record_fixtures", "main"]
+__all__ = ["log_group_name", "events_in_message", "record_fixtures", "main"]
 
 Say = Callable[[str], None]
-REDACTED = "REDACTED"
-# Header values that are credentials or personal data; their names stay so tests see the header was there.
-SECRET_HEADERS = {"authorization", "x-amz-security-token", "cookie"}
-# Presigned-URL parameters that carry credentials or signatures.
-SECRET_QUERY = re.compile(r"(?i)^(x-amz-(signature|credential|security-token))$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def log_group_name(function_name: str) -> str:
     return f"/aws/lambda/us-east-1.{function_name}"
-
-
-def _redact_query(query: str) -> str:
-    parts = []
-    for item in query.split("&") if query else []:
-        name, sep, _ = item.partition("=")
-        parts.append(f"{name}={REDACTED}" if sep and SECRET_QUERY.match(name) else item)
-    return "&".join(parts)
-
-
-def _redact_headers(headers: Dict[str, List[Dict[str, str]]]) -> None:
-    for name, values in headers.items():
-        if name.lower() in SECRET_HEADERS:
-            for value in values:
-                value["value"] = REDACTED
-
-
-def redact_event(event: Dict[str, Any]) -> Dict[str, Any]:
-    """A deep copy of the event with credentials and cookies replaced by REDACTED."""
-    event = json.loads(json.dumps(event))
-    for record in event.get("Records", []):
-        request = record.get("cf", {}).get("request", {})
-        _redact_headers(request.get("headers", {}))
-        if isinstance(request.get("querystring"), str):
-            request["querystring"] = _redact_query(request["querystring"])
-        for kind in ("custom", "s3"):
-            _redact_headers(request.get("origin", {}).get(kind, {}).get("customHeaders", {}))
-    return event
 
 
 def events_in_message(message: str) -> Optional[Dict[str, Any]]:
