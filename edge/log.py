@@ -22,6 +22,9 @@ class JsonLogger:
     def __init__(self, level: str = "WARNING", stream: Optional[TextIO] = None) -> None:
         self.threshold = _LEVELS[level]
         self.stream = stream
+        # Plain attributes, read on every request at no more cost than a name lookup.
+        self.debug_enabled = self.enabled("DEBUG")
+        self.info_enabled = self.enabled("INFO")
 
     def enabled(self, level: str) -> bool:
         return _LEVELS[level] >= self.threshold

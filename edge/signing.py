@@ -5,6 +5,12 @@ derivation) and makes the ECDSA signature. Everything S3-specific is a named set
 path and query handed in must already be canonical (see canonical.py), because with these settings awscrt signs
 them verbatim.
 
+The signature is made by the extension function that awscrt's public `auth.aws_sign_request` wraps in a
+`concurrent.futures.Future`. That wrapper costs about a tenth of the ECDSA signature itself, as much as all the rest
+of the function's own work, and gives nothing here: with static credentials the signing completes inside the call.
+The direct call is used when the installed awscrt has it (the pinned one does; a test says so, and packaging signs
+with the built zip before writing it); otherwise the public wrapper is.
+
 Only the headers that must be signed go into the awscrt request: S3 requires `host`, every `x-amz-*` header and
 `content-type` when present. Headers that may change between CloudFront and S3 (`Via`, `Accept-Encoding`, ...) stay
 out of the signature and are forwarded as they are.
@@ -16,7 +22,7 @@ import os
 from dataclasses import dataclass
 from typing import List, Mapping, Optional, Tuple
 
-from awscrt import auth, http
+from awscrt import auth, exceptions, http
 
 from .errors import CredentialsError, SigningError
 
@@ -39,6 +45,29 @@ SIGNING_SETTINGS = {
     "signed_body_value": auth.AwsSignedBodyValue.EMPTY_SHA256,
     "signed_body_header_type": auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256,
 }
+
+
+try:
+    from _awscrt import sign_request_aws as _native_sign
+except ImportError:  # an awscrt without it: the public wrapper below still works
+    _native_sign = None
+
+
+def _sign_through_future(request: http.HttpRequest, config: auth.AwsSigningConfig) -> None:
+    auth.aws_sign_request(request, config).result()
+
+
+def _sign_directly(request: http.HttpRequest, config: auth.AwsSigningConfig) -> None:
+    outcome: List[int] = []  # the error code awscrt reports through its callback; 0 is success
+    _native_sign(request, config, outcome.append)
+    if outcome == [0]:
+        return
+    if outcome:
+        raise exceptions.from_code(outcome[0])
+    raise RuntimeError("awscrt did not finish signing within the call")
+
+
+_sign_in_place = _sign_directly if _native_sign is not None else _sign_through_future
 
 
 @dataclass(frozen=True)
@@ -68,45 +97,55 @@ class Signer:
         self._provider = auth.AwsCredentialsProvider.new_static(
             credentials.access_key_id, credentials.secret_access_key, credentials.session_token
         )
+        # One awscrt request per container, refilled for each signature: cheaper than building a new one each time.
         self._crt_request = http.HttpRequest()
+        self._crt_headers = self._crt_request.headers
         # Besides X-Amz-Date and Authorization, what awscrt adds follows from the settings and the credentials.
-        self._fixed_headers = [("X-Amz-Region-Set", REGION_SET), ("x-amz-content-sha256", EMPTY_SHA256)]
+        fixed = [("X-Amz-Region-Set", REGION_SET), ("x-amz-content-sha256", EMPTY_SHA256)]
         if credentials.session_token:
-            self._fixed_headers.append(("X-Amz-Security-Token", credentials.session_token))
+            fixed.append(("X-Amz-Security-Token", credentials.session_token))
+        self.fixed_headers: Tuple[Tuple[str, str], ...] = tuple(fixed)
         self._config: Optional[auth.AwsSigningConfig] = None
         self._config_second: Optional[int] = None
+        self._amz_date = ""
 
-    def _signing_config(self, now: datetime.datetime) -> auth.AwsSigningConfig:
+    def sign(self, method: str, target: str, signed_headers: List[Tuple[str, str]], now: float) -> Tuple[str, str]:
+        """Sign `method target` with `signed_headers` (host, x-amz-cf-id, ...) at `now` (seconds since the epoch).
+
+        Return (X-Amz-Date, Authorization); the request must also carry `fixed_headers`, which are signed too."""
         # X-Amz-Date has one-second resolution, so one config serves every request within the same second.
-        second = int(now.timestamp())
+        second = int(now)
         if second != self._config_second:
-            self._config = auth.AwsSigningConfig(credentials_provider=self._provider, date=now, **SIGNING_SETTINGS)
-            self._config_second = second
-        return self._config
-
-    def sign(
-        self, method: str, target: str, signed_headers: List[Tuple[str, str]], now: datetime.datetime
-    ) -> List[Tuple[str, str]]:
-        """Sign `method target` with `signed_headers` (host, x-amz-cf-id, ...); return the headers to add:
-        Authorization, X-Amz-Date, X-Amz-Region-Set, x-amz-content-sha256 and X-Amz-Security-Token if any."""
-        # One awscrt request per container, refilled for each signature: cheaper than building a new one each time.
-        crt_request = self._crt_request
+            self._config = auth.AwsSigningConfig(
+                credentials_provider=self._provider,
+                date=datetime.datetime.fromtimestamp(second, datetime.timezone.utc),
+                **SIGNING_SETTINGS,
+            )
+            self._config_second = None  # until a signature with it has shown the X-Amz-Date it produces
+        crt_request, crt_headers = self._crt_request, self._crt_headers
         crt_request.method = method
         crt_request.path = target
-        crt_request.headers.clear()
-        crt_request.headers.add_pairs(signed_headers)
+        crt_headers.clear()
+        crt_headers.add_pairs(signed_headers)
         try:
-            auth.aws_sign_request(crt_request, self._signing_config(now)).result()
+            _sign_in_place(crt_request, self._config)
         except Exception as error:  # awscrt reports failures as its own AwsCrtError; any failure means unsigned
+            # awscrt may still hold the request (a signing left running): never reuse it.
+            self._crt_request = http.HttpRequest()
+            self._crt_headers = self._crt_request.headers
             raise SigningError(reason=f"{type(error).__name__}: {error}") from None
-        # Read back only what awscrt computed. SignedHeaders must name exactly the headers given plus X-Amz-Date and
-        # the fixed ones (counted by its ";" separators): a header signed but not returned would be refused by S3.
-        authorization = crt_request.headers.get("Authorization") or ""
-        amz_date = crt_request.headers.get("X-Amz-Date")
+        # Read back what awscrt computed. SignedHeaders must name exactly the headers given plus X-Amz-Date and the
+        # fixed ones (counted by its ";" separators): a header signed but not returned would be refused by S3.
+        authorization = crt_headers.get("Authorization") or ""
         if (
             not authorization.startswith(_AUTHORIZATION_PREFIX)
-            or amz_date is None
-            or authorization.count(";") != len(signed_headers) + len(self._fixed_headers)
+            or authorization.count(";") != len(signed_headers) + len(self.fixed_headers)
         ):
             raise SigningError(reason="the signer did not produce the expected SigV4A headers")
-        return [("X-Amz-Date", amz_date), *self._fixed_headers, ("Authorization", authorization)]
+        if self._config_second is None:
+            # X-Amz-Date comes from the config alone, so reading it once per config is reading it every time.
+            amz_date = crt_headers.get("X-Amz-Date")
+            if amz_date is None:
+                raise SigningError(reason="the signer did not add X-Amz-Date")
+            self._amz_date, self._config_second = amz_date, second
+        return self._amz_date, authorization

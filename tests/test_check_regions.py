@@ -77,7 +77,8 @@ def test_table_names_the_region_bucket_cache_and_pop(serve: Callable[[Responder]
         assert " 200 " in row and "Miss from cloudfront" in row and "LHR50-C1" in row
     assert "median / worst over 3 answered request(s) from eu-west-2" in result.stdout
     for name in ("connect", "first byte", "total"):
-        assert any(line.strip().startswith(name) and line.rstrip().endswith(" ms") for line in result.stdout.splitlines())
+        lines = result.stdout.splitlines()
+        assert any(line.strip().startswith(name) and line.rstrip().endswith(" ms") for line in lines)
     assert "PASS: 3 of 3" in result.stdout
 
 

@@ -30,7 +30,9 @@ TEST_TEMPLATE = {
     "Parameters": {name: {"Type": "String", "Default": ""} for name in (
         "MrapName", "BucketNames", "BucketRegions", "FunctionName", "CodeBucket", "CodeKey", "Runtime", "MemorySize",
         "Timeout", "FailoverStatusCodes", "PriceClass", "AllowedIpv4Cidrs", "NativeMode", "MrapOriginAccessControlId")},
-    "Resources": {"Marker": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${MrapName}-marker"}}}},
+    "Resources": {
+        "Marker": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${MrapName}-marker"}}},
+    },
     "Outputs": {
         "DistributionId": {"Value": DIST_ID},
         "MrapArn": {"Value": MRAP_ARN},
@@ -169,8 +171,8 @@ def test_deploy_creates_everything_then_a_second_run_changes_nothing(aws: Client
         rules = regional.get_bucket_replication(Bucket=bucket.name)["ReplicationConfiguration"]["Rules"]
         assert {r["Status"] for r in rules} == {"Enabled", "Disabled"}
     # AND the stack was created with the code key, and the failover bucket admits the distribution
-    outputs = {o["OutputKey"]: o["OutputValue"]
-               for o in aws("cloudformation", "us-east-1").describe_stacks(StackName="mrap-edge")["Stacks"][0]["Outputs"]}
+    (stack,) = aws("cloudformation", "us-east-1").describe_stacks(StackName="mrap-edge")["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert outputs["CodeKey"] == f"mrap-edge/{digest}.zip"
     policy = json.loads(aws("s3", "eu-west-2").get_bucket_policy(Bucket="mrap-edge-demo-eu-west-2")["Policy"])
     assert policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"].endswith(f"distribution/{DIST_ID}")

@@ -226,15 +226,15 @@ def test_missing_credentials_fail_closed(monkeypatch, edge: Edge) -> None:
 def test_a_signing_failure_fails_closed_with_a_502(monkeypatch, edge: Edge) -> None:
     import edge.signing as signing
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("AWS_ERROR_CAL_SIGNATURE_GENERATION_FAILED")
+    def failing(request, config, on_complete):  # awscrt reporting a failure through its callback
+        on_complete(0x1802)  # AWS_AUTH_SIGNING_NO_CREDENTIALS
 
-    monkeypatch.setattr(signing.auth, "aws_sign_request", broken)
+    monkeypatch.setattr(signing, "_native_sign", failing)
     returned = edge(load_event("mrap-get"))
     assert returned["status"] == "502"
-    assert "AWS_ERROR" not in returned["body"]  # the viewer gets no internals; the log has them
+    assert "AWS_AUTH" not in returned["body"]  # the viewer gets no internals; the log has them
     (line,) = edge.log_lines()
-    assert line["error"] == "SigningError" and "AWS_ERROR_CAL_SIGNATURE_GENERATION_FAILED" in line["message"]
+    assert line["error"] == "SigningError" and "AWS_AUTH_SIGNING_NO_CREDENTIALS" in line["message"]
 
 
 def test_an_unexpected_error_still_becomes_a_generated_500(monkeypatch, edge: Edge) -> None:

@@ -2,6 +2,7 @@
 key the viewer asked for, and changing any signed part of the wire request is refused."""
 from __future__ import annotations
 
+import re
 import string
 from urllib.parse import quote, unquote_to_bytes
 
@@ -91,3 +92,21 @@ def test_any_change_to_a_signed_part_is_refused(monkeypatch, position, bit, part
         headers[index] = (name, value[:offset] + changed + value[offset + 1:])
     with pytest.raises(S3Refusal):
         s3_for().verify(method=wire.method, target=target, headers=headers, body=b"")
+
+
+escapable = st.text(alphabet=st.one_of(st.sampled_from(list("%0aF/+ ~.-_")), st.characters(blacklist_categories=("Cs",))),
+                    max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=escapable)
+def test_the_canonical_forms_are_what_the_standard_library_would_write(text) -> None:
+    # The encoder is hand-written for speed; urllib's quote() is the reference for "decode once, re-encode".
+    from edge.canonical import _canonical_component, canonical_uri
+    from edge.errors import BadRequest
+    if re.search(r"%(?![0-9A-Fa-f]{2})", text):
+        with pytest.raises(BadRequest):
+            canonical_uri(text)
+        return
+    assert canonical_uri(text) == quote(unquote_to_bytes(text), safe="/")
+    assert _canonical_component(text) == quote(unquote_to_bytes(text), safe="")

@@ -114,7 +114,8 @@ def test_policies_forward_exactly_the_signed_query_parameters(template: Dict[str
 
     cache = template["Resources"]["CachePolicy"]["Properties"]["CachePolicyConfig"]
     origin = template["Resources"]["OriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
-    for config in (cache["ParametersInCacheKeyAndForwardedToOrigin"]["QueryStringsConfig"], origin["QueryStringsConfig"]):
+    cache_key = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+    for config in (cache_key["QueryStringsConfig"], origin["QueryStringsConfig"]):
         assert config["QueryStringBehavior"] == "whitelist"
         assert config["QueryStrings"] == list(Config().query_allowlist)
 

@@ -59,7 +59,9 @@ def ensure_bucket(clients: ClientFactory, bucket: Bucket, say: Say, versioned: b
         exists = True
     except ClientError as error:
         if _error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
-            raise ToolError(f"unable to use bucket {bucket.name}: {_error_code(error)} (owned by another account?)") from None
+            raise ToolError(
+                f"unable to use bucket {bucket.name}: {_error_code(error)} (owned by another account?)"
+            ) from None
         exists = False
     if exists:
         if versioned and s3.get_bucket_versioning(Bucket=bucket.name).get("Status") != "Enabled":
@@ -87,7 +89,8 @@ def ensure_bucket(clients: ClientFactory, bucket: Bucket, say: Say, versioned: b
     )
     if versioned:
         s3.put_bucket_versioning(Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_tagging(Bucket=bucket.name, Tagging={"TagSet": [{"Key": CREATED_BY_TAG[0], "Value": CREATED_BY_TAG[1]}]})
+    tag = {"Key": CREATED_BY_TAG[0], "Value": CREATED_BY_TAG[1]}
+    s3.put_bucket_tagging(Bucket=bucket.name, Tagging={"TagSet": [tag]})
     say(f"created bucket {bucket.name} ({bucket.region})")
     return True
 
@@ -137,7 +140,8 @@ def ensure_replication_role(clients: ClientFactory, stack_name: str, buckets: Se
     policy = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": buckets_arns},
+            {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+             "Resource": buckets_arns},
             {
                 "Effect": "Allow",
                 "Action": [

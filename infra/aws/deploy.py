@@ -139,21 +139,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--buckets", required=True,
                         help="name@region,... in order; the first is the failover origin (name alone: looked up)")
     parser.add_argument("--create-buckets", action="store_true",
-                        help="create missing buckets (versioning, encryption, Block Public Access) and two-way replication")
-    parser.add_argument("--rtc", action="store_true", help="with --create-buckets: S3 Replication Time Control (15 min)")
+                        help="create missing buckets (versioning, encryption, Block Public Access) "
+                             "and two-way replication")
+    parser.add_argument("--rtc", action="store_true",
+                        help="with --create-buckets: S3 Replication Time Control (15 min)")
     parser.add_argument("--stack-name", default="mrap-edge")
     parser.add_argument("--template", type=Path, default=REPO_ROOT / "cloudformation.template")
     parser.add_argument("--zip", type=Path, help="a prebuilt package instead of building one")
     parser.add_argument("--runtime", default="python3.13")
     parser.add_argument("--native", action="store_true",
-                        help="CloudFront origin access control signs (sigv4a) instead of the function; not with opt-in Regions")
+                        help="CloudFront origin access control signs (sigv4a) instead of the function; "
+                             "not with opt-in Regions")
     parser.add_argument("--mrap-name", default="mrap-edge")
     parser.add_argument("--function-name", default="mrap-edge")
     parser.add_argument("--memory", type=int, default=512)
     parser.add_argument("--timeout", type=int, default=5)
     parser.add_argument("--price-class", default="PriceClass_100")
     parser.add_argument("--failover-status-codes", default="500,502,503,504")
-    parser.add_argument("--allowed-cidrs", default="", help="company IPv4 ranges; adds a WAF web ACL that blocks the rest")
+    parser.add_argument("--allowed-cidrs", default="",
+                        help="company IPv4 ranges; adds a WAF web ACL that blocks the rest")
     parser.add_argument("--code-bucket", help="us-east-1 bucket for packages (default mrap-edge-deployables-<account>)")
     return parser
 

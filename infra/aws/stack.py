@@ -110,7 +110,9 @@ def deploy_stack(
     cfn = clients("cloudformation", HOME_REGION)
     stack = _describe(cfn, name)
     if stack is not None and stack["StackStatus"] == "ROLLBACK_COMPLETE":
-        raise ToolError(f"unable to update stack {name}: its creation failed (ROLLBACK_COMPLETE); run scripts/teardown first")
+        raise ToolError(
+            f"unable to update stack {name}: its creation failed (ROLLBACK_COMPLETE); run scripts/teardown first"
+        )
     if stack is not None and stack["StackStatus"] == "REVIEW_IN_PROGRESS":
         stack = None  # an earlier CREATE change set was never executed: create again
     if stack is not None and _same_as_deployed(cfn, name, body, parameters):
@@ -142,7 +144,8 @@ def deploy_stack(
         sleep(5)
     for change in described.get("Changes", []):
         rc = change.get("ResourceChange", {})
-        say(f"  change: {rc.get('Action', '?'):<8} {rc.get('ResourceType', '?'):<40} {rc.get('LogicalResourceId', '?')}")
+        action, kind, logical = rc.get("Action", "?"), rc.get("ResourceType", "?"), rc.get("LogicalResourceId", "?")
+        say(f"  change: {action:<8} {kind:<40} {logical}")
     seen = _existing_events(cfn, name)
     cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
     say(f"stack {name}: {change_type.lower()} started")
