@@ -23,9 +23,15 @@ from .errors import BadRequest
 
 __all__ = ["canonical_uri", "canonical_query_string"]
 
-# Nothing to decode or encode: the common case, answered without building bytes.
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
-_PLAIN_COMPONENT = re.compile(r"[A-Za-z0-9\-._~]*")
+# Already canonical, the common case, answered without building bytes: unreserved characters, and upper-case escapes
+# of bytes that must stay escaped. That is how browsers send a non-ASCII key (UTF-8, upper-case hex). An escape of an
+# unreserved byte (hex 2D 2E 30-39 41-5A 5F 61-7A 7E), or in a path of "/" (2F), decodes to a character that S3's
+# form writes raw, so it takes the slow path.
+_KEPT_ESCAPE = r"%(?:[89A-F][0-9A-F]|(?!2[DE]|3[0-9]|4[1-9A-F]|5[0-9AF]|6[1-9A-F]|7[0-9AE])[0-7][0-9A-F])"
+# Written as "run (escape run)*", where an escape cannot begin a run, so that a string matches in exactly one way:
+# "(?:run+|escape)*" would try every split of every run before failing, exponential in the length of the string.
+_CANONICAL_PATH = re.compile(rf"[A-Za-z0-9\-._~/]*(?:(?!%2F){_KEPT_ESCAPE}[A-Za-z0-9\-._~/]*)*")
+_CANONICAL_COMPONENT = re.compile(rf"[A-Za-z0-9\-._~]*(?:{_KEPT_ESCAPE}[A-Za-z0-9\-._~]*)*")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Escaping by table, one byte (decoded as one Latin-1 character) at a time inside str.translate: the result is
 # urllib's quote(), but without its per-byte Python lookups, which made a key with a few non-ASCII characters cost a
@@ -49,25 +55,27 @@ def _decode_once(text: str, part: str) -> bytes:
 
 def canonical_uri(path: str) -> str:
     """The path decoded once and re-encoded with S3's unreserved set; a canonical path comes back unchanged."""
-    if _PLAIN_PATH.fullmatch(path):
+    if _CANONICAL_PATH.fullmatch(path):
         return path
     return _decode_once(path, "path").decode("latin-1").translate(_PATH_TABLE)
 
 
 def _canonical_component(text: str) -> str:
-    """A query name or value decoded once and re-encoded with the unreserved set ("/" becomes %2F)."""
-    if _PLAIN_COMPONENT.fullmatch(text):
+    """A query value decoded once and re-encoded with the unreserved set ("/" becomes %2F)."""
+    if _CANONICAL_COMPONENT.fullmatch(text):
         return text
     return _decode_once(text, "query string").decode("latin-1").translate(_COMPONENT_TABLE)
 
 
 def _allowed_params(querystring: str, allowlist: Collection[str]) -> List[Tuple[str, str]]:
+    # Allow-listed names are made of unreserved characters (config.py checks), so a name that decodes to one of
+    # them is already in canonical form once decoded.
     kept = []
     for piece in querystring.split("&"):
         raw_name, _, raw_value = piece.partition("=")
         name = raw_name if "%" not in raw_name else _decode_once(raw_name, "query string").decode("utf-8", "replace")
         if name in allowlist:
-            kept.append((_canonical_component(raw_name), _canonical_component(raw_value)))
+            kept.append((name, _canonical_component(raw_value)))
     return kept
 
 

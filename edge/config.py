@@ -28,6 +28,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # A host pattern: DNS labels, where a label may be "*" (exactly one label of letters, digits and hyphens).
 _HOST_PATTERN = re.compile(r"^(\*|[a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.(\*|[a-z0-9]([a-z0-9-]*[a-z0-9])?))+$")
+# S3's query parameters are named with unreserved characters only, so a name is its own canonical form.
+_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9\-._~]+$")
 # Query parameter names S3 reads as part of a presigned request; passing one through would break the signature.
 _PRESIGN_PARAMS = re.compile(r"^x-amz-", re.IGNORECASE)
 
@@ -55,8 +57,11 @@ class Config:
         if not self.mrap_host_patterns:
             raise ConfigError(source=source, reason="mrap_host_patterns: at least one pattern is needed")
         for name in self.query_allowlist:
-            if not isinstance(name, str) or not name or any(c in name for c in "&=#?"):
-                raise ConfigError(source=source, reason=f"query_allowlist: not a parameter name: {name!r}")
+            if not isinstance(name, str) or not _PARAMETER_NAME.match(name):
+                raise ConfigError(
+                    source=source,
+                    reason=f"query_allowlist: not a parameter name (letters, digits and - . _ ~): {name!r}",
+                )
             if _PRESIGN_PARAMS.match(name):
                 raise ConfigError(source=source, reason=f"query_allowlist: S3 reads {name!r} as a signature parameter")
         if not self.allowed_methods:

@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional
 import pytest
 
 import edge.handler as handler_module
+from edge.failover import OriginPolicy
 from edge.log import JsonLogger
 from infra.local.cloudfront_rules import WireRequest, validate_returned_request, wire_request
 from tests.s3verifier import Credentials, S3Verifier, VerifiedRequest
@@ -46,6 +47,7 @@ class Edge:
         else:
             monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
         monkeypatch.setattr(handler_module, "_signer", None)
+        monkeypatch.setattr(handler_module, "_policy", OriginPolicy(handler_module.CONFIG))  # nothing remembered
         monkeypatch.setattr(handler_module, "LOG", JsonLogger(level, self.logs))
 
     def __call__(self, event: Dict[str, Any]) -> Dict[str, Any]:

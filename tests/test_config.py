@@ -46,6 +46,8 @@ def test_the_file_overrides_the_defaults(tmp_path: Path) -> None:
     ({"mrap_host_patterns": ["https://x.example.com/"]}, "not a host pattern"),
     ({"query_allowlist": ["X-Amz-Signature"]}, "signature parameter"),
     ({"query_allowlist": ["a=b"]}, "not a parameter name"),
+    ({"query_allowlist": ["a b"]}, "not a parameter name"),
+    ({"query_allowlist": [""]}, "not a parameter name"),
     ({"query_allowlist": "versionId"}, "expected a list of strings"),
     ({"allowed_methods": ["GET", "DELETE"]}, "'DELETE' is not one of GET, HEAD, OPTIONS"),
     ({"allowed_methods": []}, "at least one method"),

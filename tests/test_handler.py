@@ -10,7 +10,7 @@ from urllib.parse import unquote_to_bytes
 import pytest
 
 from edge.signing import EMPTY_SHA256
-from tests.conftest import MRAP_HOST, ROLE, Edge, load_event, on_the_wire, request_of, s3_for, verify_as_s3
+from tests.conftest import EVENTS, MRAP_HOST, ROLE, Edge, load_event, on_the_wire, request_of, s3_for, verify_as_s3
 from tests.s3verifier import Credentials, S3Refusal
 
 BASE_SIGNED = {"host", "x-amz-cf-id", "x-amz-content-sha256", "x-amz-date", "x-amz-region-set"}
@@ -51,12 +51,45 @@ def test_origin_path_is_prepended_on_the_wire_and_signed(edge: Edge) -> None:
     verify_as_s3(event, returned)
 
 
-def test_origin_path_not_in_canonical_form_fails_closed(edge: Edge) -> None:
-    returned = edge(load_event("mrap-origin-path-not-canonical"))
-    assert returned["status"] == "500"
-    assert "authorization" not in returned.get("headers", {})
-    (line,) = edge.log_lines()
-    assert line["error"] == "ConfigError" and "origin path" in line["message"]
+def test_origin_path_not_in_canonical_form_fails_closed_on_every_request(edge: Edge) -> None:
+    for _ in range(2):  # a refused origin is not remembered as decided: each request is refused and logged
+        returned = edge(load_event("mrap-origin-path-not-canonical"))
+        assert returned["status"] == "500"
+        assert "authorization" not in returned.get("headers", {})
+    assert [line["error"] for line in edge.log_lines()] == ["ConfigError", "ConfigError"]
+    assert "origin path" in edge.log_lines()[0]["message"]
+
+
+def test_an_origin_is_decided_once_and_a_changed_origin_again(monkeypatch, edge: Edge) -> None:
+    import edge.failover as failover
+    decided = []
+    real = failover.origin_decision
+    monkeypatch.setattr(failover, "origin_decision", lambda origin, config: decided.append(origin) or real(
+        origin, config))
+    event = load_event("mrap-get")
+    for _ in range(3):
+        verify_as_s3(event, edge(event))
+    assert len(decided) == 1
+    # The same host with the failover marker added is another origin, and is passed through
+    marked = load_event("mrap-get")
+    request_of(marked)["origin"]["custom"]["customHeaders"] = {
+        "origintypefailover": [{"key": "originTypeFailover", "value": "1"}]}
+    assert edge(marked) == request_of(marked)
+    assert len(decided) == 2
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in EVENTS.glob("*.json")))
+def test_the_fast_and_the_field_by_field_reading_agree(name: str) -> None:
+    from edge.errors import InvalidEvent
+    from edge.event import _read_field_by_field, parse_origin_request
+    event = load_event(name)
+    try:
+        expected = _read_field_by_field(event)
+    except InvalidEvent:
+        with pytest.raises(InvalidEvent):
+            parse_origin_request(event)
+        return
+    assert parse_origin_request(event) == expected
 
 
 def test_allow_listed_query_parameters_are_kept_signed_and_the_rest_dropped(edge: Edge) -> None:

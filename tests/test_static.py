@@ -1,4 +1,5 @@
-"""The function's code as shipped: typed, linted for the oldest runtime it supports, and free of the AWS SDK."""
+"""The function's code as shipped: typed, linted for the oldest runtime it supports, and free of the AWS SDK; the
+rest of the project linted too."""
 from __future__ import annotations
 
 import subprocess
@@ -20,6 +21,11 @@ def test_edge_passes_mypy_strict() -> None:
 
 def test_edge_passes_ruff_for_python_3_9() -> None:
     done = run(str(BIN / "ruff"), "check", "--target-version", "py39", "edge")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_rest_of_the_project_passes_ruff() -> None:
+    done = run(str(BIN / "ruff"), "check", "tests", "infra", "scripts")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
