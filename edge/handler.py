@@ -40,17 +40,25 @@ if CONFIG_ERROR is not None:
     LOG.log("ERROR", str(CONFIG_ERROR), error=CONFIG_ERROR.code)
 _policy = OriginPolicy(CONFIG)
 _signer: Optional[Signer] = None
-# The headers every signature adds besides X-Amz-Date and Authorization, in CloudFront's shape, built once per signer.
-_fixed_entries: Headers = {}
+_fixed_entries: Tuple[Optional[Signer], Headers] = (None, {})
 _cold_start = True
 
 
 def _get_signer() -> Signer:
-    global _signer, _fixed_entries
+    global _signer
     if _signer is None:
         _signer = Signer(credentials_from_environment())
-        _fixed_entries = {name.lower(): [{"key": name, "value": value}] for name, value in _signer.fixed_headers}
     return _signer
+
+
+def _fixed_entries_of(signer: Signer) -> Headers:
+    """The headers a signer adds besides X-Amz-Date and Authorization, in CloudFront's shape. Built once per signer
+    and shared by every response, which CloudFront only reads."""
+    global _fixed_entries
+    if _fixed_entries[0] is not signer:
+        entries = {name.lower(): [{"key": name, "value": value}] for name, value in signer.fixed_headers}
+        _fixed_entries = (signer, entries)
+    return _fixed_entries[1]
 
 
 def _get_policy() -> OriginPolicy:
@@ -92,7 +100,7 @@ def sign_for_mrap(request: OriginRequest, config: Config, signer: Signer, now: f
         to_sign += [("content-type", entry["value"]) for entry in content_type]
     target = (origin.path + uri + "?" + query) if query else (origin.path + uri)
     amz_date, authorization = signer.sign(request.method, target, to_sign, now)
-    headers.update(_fixed_entries)
+    headers.update(_fixed_entries_of(signer))
     headers["x-amz-date"] = [{"key": "X-Amz-Date", "value": amz_date}]
     headers["authorization"] = [{"key": "Authorization", "value": authorization}]
     return render_request(request, uri, query, headers)
