@@ -116,6 +116,16 @@ def test_malformed_percent_escapes_get_a_400(edge: Edge, name: str) -> None:
     assert [line["status"] for line in edge.log_lines()] == [400]
 
 
+@pytest.mark.parametrize("field, value", [("uri", "/images/\ud800.jpg"), ("querystring", "versionId=\udfff")])
+def test_text_that_is_not_unicode_gets_a_400(edge: Edge, field: str, value: str) -> None:
+    # JSON can carry a lone surrogate ("\ud800"); it has no UTF-8 form, so there is no key to sign for.
+    event = load_event("mrap-get")
+    request_of(event)[field] = value
+    returned = edge(event)
+    assert returned["status"] == "400" and "not valid Unicode" in returned["body"]
+    assert [line["status"] for line in edge.log_lines()] == [400]
+
+
 def test_viewer_headers_are_forwarded_unsigned_and_read_only_ones_untouched(edge: Edge) -> None:
     event = load_event("mrap-viewer-conditional")
     returned = edge(event)
