@@ -406,3 +406,24 @@ def test_record_fixtures_reads_every_region_and_redacts(aws: Clients, tmp_path: 
 def test_record_fixtures_says_when_nothing_was_logged(aws: Clients, tmp_path: Path) -> None:
     with pytest.raises(ToolError, match="log_level DEBUG"):
         fixtures.record_fixtures(aws, "mrap-edge", tmp_path, regions=["eu-west-2"], say=lambda _: None)
+
+
+def test_the_report_names_what_the_web_acl_admits(aws: Clients) -> None:
+    from infra.aws.edge_services import report
+    acl_id = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+    arn = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/mrap-edge-allow/{acl_id}"
+    rule = {"Name": "company-ranges", "Priority": 0, "Action": {"Allow": {}},
+            "Statement": {"IPSetReferenceStatement": {
+                "ARN": f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/ipset/mrap-edge-allowed/{acl_id}"}},
+            "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
+                                 "MetricName": "company-ranges"}}
+    aws.stub("wafv2", "us-east-1").add_response("get_web_acl", {"WebACL": {
+        "Name": "mrap-edge-allow", "Id": acl_id, "ARN": arn, "DefaultAction": {"Block": {}}, "Rules": [rule],
+        "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
+                             "MetricName": "mrap-edge-allow"}}, "LockToken": "token"},
+        {"Name": "mrap-edge-allow", "Scope": "CLOUDFRONT", "Id": acl_id})
+    said: List[str] = []
+    facts = report(aws, ACCOUNT, {"WebAclArn": arn}, said.append)
+    assert facts == {"web_acl_default": "Block"}
+    assert said == ["web ACL mrap-edge-allow: default Block, 1 rule(s)"]
+    aws.stubs["wafv2"].assert_no_pending_responses()
