@@ -6,12 +6,14 @@ Plus unit tests of the pieces the stand-ins are built from: settings from the te
 """
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from infra.local.cloudfront import Invoked
+from infra.local.cloudfront_rules import response_ttl
 from infra.local.events import ViewerRequest, forwarded_query, new_request_id, origin_request_event
 from infra.local.invoker import REPO_ROOT, AwsCredentials, FunctionInvoker
 from infra.local.mrap import Received
@@ -388,6 +391,44 @@ def test_a_cached_response_does_not_reach_the_origin(local: LocalStack) -> None:
     assert (first.header("x-cache"), second.header("x-cache")) == ("Miss from cloudfront", "Hit from cloudfront")
     assert second.body == first.body
     assert len(received(local)) == 1
+
+
+def test_the_origin_cache_control_sets_how_long_a_response_is_cached(local: LocalStack) -> None:
+    # GIVEN a default TTL of 300 s and three objects whose Cache-Control says otherwise
+    assert local.cloudfront is not None and local.buckets is not None
+    local.cloudfront.cache_ttl = 300
+    local.buckets.put("eu-west-2", "short.txt", b"one second", cache_control="public, max-age=1")
+    local.buckets.put("eu-west-2", "fresh.txt", b"always fresh", cache_control="no-cache")
+    local.buckets.put("eu-west-2", "shared.txt", b"shared", cache_control="max-age=0, s-maxage=600")
+
+    states = {key: [get(local, f"/{key}").header("x-cache") for _ in range(2)]
+              for key in ("short.txt", "fresh.txt", "shared.txt")}
+
+    # THEN max-age and s-maxage are honoured and no-cache is not cached (MinTTL is 0)
+    hit, miss = "Hit from cloudfront", "Miss from cloudfront"
+    assert states == {"short.txt": [miss, hit], "fresh.txt": [miss, miss], "shared.txt": [miss, hit]}
+    # AND after max-age=1 has passed, the next request goes to the origin again
+    time.sleep(1.1)
+    assert get(local, "/short.txt").header("x-cache") == miss
+
+
+@pytest.mark.parametrize("headers, ttl", [
+    ([], 300),
+    ([("Cache-Control", "max-age=60")], 60),
+    ([("cache-control", "public, s-maxage=900, max-age=60")], 900),
+    ([("Cache-Control", "max-age=99999999")], 86400),  # MaxTTL caps it
+    ([("Cache-Control", "max-age=1")], 10),  # MinTTL raises it
+    ([("Cache-Control", "no-store")], 10),  # with MinTTL above 0, even no-store is cached that long
+    ([("Expires", "Sun, 22 Nov 2026 12:02:00 GMT")], 120),
+    ([("Expires", "0")], 10),  # unreadable: expired, then MinTTL
+    ([("Expires", "Sun, 22 Nov 2026 13:00:00 GMT"), ("Cache-Control", "max-age=30")], 30),
+])
+def test_cloudfronts_ttl_rule(headers, ttl) -> None:
+    now = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
+    assert response_ttl(headers, default_ttl=300, min_ttl=10, max_ttl=86400, now=now) == ttl
+    # With MinTTL 0, the directives that forbid caching mean 0
+    if any(value == "no-store" for _, value in headers):
+        assert response_ttl(headers, default_ttl=300, min_ttl=0, max_ttl=86400, now=now) == 0
 
 
 def test_record_writes_every_event_as_a_fixture(local: LocalStack, tmp_path: Path) -> None:

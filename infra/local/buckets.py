@@ -105,9 +105,10 @@ class BucketServers:
             written += 1
         return written
 
-    def put(self, region: str, key: str, body: bytes) -> str:
+    def put(self, region: str, key: str, body: bytes, cache_control: Optional[str] = None) -> str:
         """Write one object to one Region only (not replicated); returns its version id."""
-        response = self.client(region).put_object(Bucket=self.buckets[region].bucket, Key=key, Body=body)
+        extra = {"CacheControl": cache_control} if cache_control else {}
+        response = self.client(region).put_object(Bucket=self.buckets[region].bucket, Key=key, Body=body, **extra)
         return str(response["VersionId"])
 
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from botocore.credentials import Credentials
 
-from .cloudfront_rules import validate_returned_request, wire_request
+from .cloudfront_rules import response_ttl, validate_returned_request, wire_request
 from .events import ViewerRequest, new_request_id, new_via, origin_request_event
 from .httpserver import RegionalListeners, RequestHandler
 from .invoker import FunctionInvoker
@@ -99,10 +99,11 @@ class CloudFrontStandIn:
         self.failover_region = failover_region
         self.oac_credentials = oac_credentials
         self.record_dir = Path(record_dir) if record_dir else None
-        self.cache_ttl = settings.default_ttl  # seconds; 0 = nothing cached
+        self.cache_ttl = settings.default_ttl  # seconds, for a response whose origin says nothing about caching
         self.invocations: List[Invoked] = []
         self.served: List[Served] = []
-        self._cache: Dict[Tuple[Any, ...], Tuple[float, int, List[Tuple[str, str]], bytes]] = {}
+        # key -> (stored at, expires at, status, headers, body)
+        self._cache: Dict[Tuple[Any, ...], Tuple[float, float, int, List[Tuple[str, str]], bytes]] = {}
         self._lock = threading.Lock()
         self._listeners = RegionalListeners(_Handler, self)
         self._recorded = 0
@@ -227,9 +228,9 @@ class CloudFrontStandIn:
 
     # --- cache --------------------------------------------------------------------------------------------------
     def _cache_key(self, pop_region: str, viewer: ViewerRequest) -> Optional[Tuple[Any, ...]]:
-        """Per-POP key from the cache policy's query strings and headers; None: not cacheable (TTL 0, a Range or
+        """Per-POP key from the cache policy's query strings and headers; None: not cacheable (a Range or
         conditional request, a method CloudFront does not cache)."""
-        if self.cache_ttl <= 0 or viewer.method not in ("GET", "HEAD"):
+        if viewer.method not in ("GET", "HEAD"):
             return None
         names = {name.lower() for name, _ in viewer.headers}
         if names & {"range", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range"}:
@@ -243,18 +244,22 @@ class CloudFrontStandIn:
             return None
         with self._lock:
             entry = self._cache.get(key)
-        if entry is None or entry[0] < time.monotonic():
+        now = time.monotonic()
+        if entry is None or entry[1] <= now:
             return None
-        expires, status, headers, body = entry
-        age = int(self.cache_ttl - (expires - time.monotonic()))
-        return _Answer(status, headers + [("Age", str(max(age, 0)))], body, "origin")
+        stored, _, status, headers, body = entry
+        return _Answer(status, headers + [("Age", str(int(now - stored)))], body, "origin")
 
     def _cache_store(self, key: Optional[Tuple[Any, ...]], viewer: ViewerRequest, answer: _Answer) -> None:
-        cache_control = ",".join(v for n, v in answer.headers if n.lower() == "cache-control").lower()
-        if key is None or viewer.method != "GET" or answer.status != 200 or "no-store" in cache_control:
+        if key is None or viewer.method != "GET" or answer.status != 200:
             return
+        settings = self.settings
+        ttl = response_ttl(answer.headers, self.cache_ttl, settings.min_ttl, settings.max_ttl, now=time.time())
+        if ttl <= 0:
+            return
+        now = time.monotonic()
         with self._lock:
-            self._cache[key] = (time.monotonic() + self.cache_ttl, answer.status, answer.headers, answer.body)
+            self._cache[key] = (now, now + ttl, answer.status, answer.headers, answer.body)
 
     # --- fixtures -----------------------------------------------------------------------------------------------
     def _record_event(self, event: Dict[str, Any], origin_id: str) -> None:

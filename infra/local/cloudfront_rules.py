@@ -3,12 +3,15 @@ is a 502) and the HTTP request it then sends to the origin. Used by the local Cl
 so that both judge the function by the same rules.
 
 Sources: CloudFront Developer Guide, "Restrictions on edge functions" (read-only and disallowed headers) and
-"Quotas" (URL and request sizes), and "Lambda@Edge event structure" (the origin object, X-Amz-Cf-Id).
+"Quotas" (URL and request sizes), "Lambda@Edge event structure" (the origin object, X-Amz-Cf-Id), and "Manage how
+long content stays in the cache (expiration)" (how long a response is cached).
 """
 from __future__ import annotations
 
+import email.utils
+import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
     "READ_ONLY_HEADERS",
@@ -19,6 +22,7 @@ __all__ = [
     "WireRequest",
     "validate_returned_request",
     "wire_request",
+    "response_ttl",
 ]
 
 # "Read-only headers for CloudFront origin request events": changing or removing one makes CloudFront answer 502.
@@ -140,3 +144,36 @@ def wire_request(event: Mapping[str, Any], returned: Mapping[str, Any]) -> WireR
     query = returned.get("querystring") or ""
     target = (origin.get("path") or "") + returned["uri"] + (f"?{query}" if query else "")
     return WireRequest(method=returned["method"], host=host_values[0][1], target=target, headers=tuple(ordered))
+
+
+_DIRECTIVE = re.compile(r"([a-z-]+)\s*(?:=\s*\"?(\d+)\"?)?")
+
+
+def response_ttl(response_headers: Sequence[Tuple[str, str]], default_ttl: int, min_ttl: int, max_ttl: int,
+              now: float) -> int:
+    """Seconds CloudFront keeps a response, from the origin's headers and the cache policy's TTLs:
+    - `Cache-Control: s-maxage` (shared caches first), else `max-age`, else `Expires`, clamped to [min_ttl, max_ttl];
+    - `no-cache`, `no-store` or `private`: not cached (0) unless min_ttl is above 0, then min_ttl;
+    - none of these: default_ttl (also clamped, as the policy's TTLs must be ordered anyway)."""
+    directives: Dict[str, Optional[int]] = {}
+    expires: Optional[str] = None
+    for name, value in response_headers:
+        lowered = name.lower()
+        if lowered == "cache-control":
+            for match in _DIRECTIVE.finditer(value.lower()):
+                directives[match.group(1)] = int(match.group(2)) if match.group(2) else None
+        elif lowered == "expires":
+            expires = value
+    if directives.keys() & {"no-cache", "no-store", "private"}:
+        return min_ttl
+    seconds: Optional[float] = directives.get("s-maxage")
+    if seconds is None:
+        seconds = directives.get("max-age")
+    if seconds is None and expires is not None:
+        try:
+            seconds = email.utils.parsedate_to_datetime(expires).timestamp() - now
+        except (TypeError, ValueError):
+            seconds = 0  # an unreadable Expires means "already expired" (RFC 9111, 5.3)
+    if seconds is None:
+        seconds = default_ttl
+    return int(min(max(seconds, min_ttl), max_ttl))

@@ -58,7 +58,10 @@ class DistributionSettings:
     cache_key_query: Tuple[str, ...]
     allowed_methods: Tuple[str, ...] = ("GET", "HEAD", "OPTIONS")
     compress: bool = True  # default behaviour's Compress: Accept-Encoding is normalised for the origin
-    default_ttl: int = 0  # seconds a response stays in the local cache; 0 disables the cache
+    # The cache policy's TTLs: DefaultTTL when the origin says nothing, MinTTL and MaxTTL bound what it says.
+    default_ttl: int = 0
+    min_ttl: int = 0
+    max_ttl: int = 31536000
     source: str = "built-in defaults"
     unresolved: Tuple[str, ...] = field(default=(), compare=False)
 
@@ -132,9 +135,10 @@ def settings_from_template(template: Mapping[str, Any], source: str = "(template
     if cache_query is not None or request_query is not None:
         key = tuple(cache_query or ())
         settings = replace(settings, cache_key_query=key, forwarded_query=_union(key, tuple(request_query or ())))
-    ttl = resolver.value(cache.get("DefaultTTL"), None)
-    if ttl is not None:
-        settings = replace(settings, default_ttl=int(ttl))
+    for key, field_name in (("DefaultTTL", "default_ttl"), ("MinTTL", "min_ttl"), ("MaxTTL", "max_ttl")):
+        ttl = resolver.value(cache.get(key), None)
+        if ttl is not None:
+            settings = replace(settings, **{field_name: int(ttl)})
     return replace(settings, source=source, unresolved=tuple(resolver.unresolved))
 
 
