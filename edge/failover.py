@@ -14,6 +14,7 @@ from .canonical import canonical_uri
 from .config import Config
 from .errors import ConfigError
 from .event import Origin
+from .signing import is_signature_header
 
 __all__ = ["origin_decision", "check_signable", "OriginPolicy", "SIGN"]
 
@@ -38,8 +39,7 @@ def check_signable(origin: Origin) -> None:
     if canonical_uri(origin.path) != origin.path:
         raise ConfigError(source="origin path", reason=f"{origin.path!r} is not in S3's canonical form")
     for name in origin.custom_headers:
-        lowered = name.lower()
-        if lowered == "authorization" or lowered.startswith("x-amz-"):
+        if is_signature_header(name):
             raise ConfigError(source="origin custom headers", reason=f"{name} would replace the signature")
 
 

@@ -19,7 +19,7 @@ from .errors import ConfigError, MethodNotAllowed, MrapEdgeError
 from .event import Headers, OriginRequest, generated_response, parse_origin_request, render_request
 from .failover import SIGN, OriginPolicy
 from .log import JsonLogger, redact_event
-from .signing import Signer, credentials_from_environment
+from .signing import Signer, credentials_from_environment, is_signature_header
 
 __all__ = ["lambda_handler", "sign_for_mrap"]
 
@@ -75,11 +75,7 @@ def _without_viewer_credentials(headers: Mapping[str, List[Dict[str, str]]]) -> 
     names = "\n".join(headers).lower()
     if "authorization" not in names and "x-amz-" not in names:
         return dict(headers)
-    return {
-        name: entries
-        for name, entries in headers.items()
-        if name.lower() != "authorization" and not name.lower().startswith("x-amz-")
-    }
+    return {name: entries for name, entries in headers.items() if not is_signature_header(name)}
 
 
 def sign_for_mrap(request: OriginRequest, config: Config, signer: Signer, now: float) -> Dict[str, Any]:

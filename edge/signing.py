@@ -26,7 +26,7 @@ from awscrt import auth, exceptions, http
 
 from .errors import CredentialsError, SigningError
 
-__all__ = ["Credentials", "Signer", "ALGORITHM", "EMPTY_SHA256", "credentials_from_environment"]
+__all__ = ["Credentials", "Signer", "ALGORITHM", "EMPTY_SHA256", "credentials_from_environment", "is_signature_header"]
 
 ALGORITHM = "AWS4-ECDSA-P256-SHA256"
 _AUTHORIZATION_PREFIX = ALGORITHM + " Credential="
@@ -45,6 +45,13 @@ SIGNING_SETTINGS = {
     "signed_body_value": auth.AwsSignedBodyValue.EMPTY_SHA256,
     "signed_body_header_type": auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256,
 }
+
+
+def is_signature_header(name: str) -> bool:
+    """Authorization, or an x-amz-* header, which S3 refuses unless it is signed: a header that only the signer
+    may set."""
+    lowered = name.lower()
+    return lowered == "authorization" or lowered.startswith("x-amz-")
 
 
 try:
