@@ -2,6 +2,7 @@
 rest of the project linted too."""
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,45 @@ def test_the_hot_path_imports_no_aws_sdk() -> None:
     script = (
         "import sys, edge.handler; "
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 's3transfer')); "
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    done = run(sys.executable, "-c", script)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _imported_modules(path: Path) -> set:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _product_files() -> list:
+    files = [p for top in ("edge", "infra", "scripts") for p in (ROOT / top).rglob("*.py")]
+    # The scripts without a .py suffix are Python too (the shell ones are skipped: they do not parse).
+    for script in (ROOT / "scripts").iterdir():
+        if script.suffix == "" and script.read_text(encoding="utf-8").startswith("#!/usr/bin/env python"):
+            files.append(script)
+    return files
+
+
+def test_no_product_code_imports_from_tests() -> None:
+    offenders = sorted(
+        str(path.relative_to(ROOT)) for path in _product_files()
+        if any(name == "tests" or name.startswith("tests.") for name in _imported_modules(path))
+    )
+    assert offenders == []
+
+
+def test_the_independent_verifier_shares_nothing_with_the_signer() -> None:
+    # It plays S3: it must not reach S3's answer through the code it is checking.
+    script = (
+        "import sys, infra.local.s3verifier; "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('edge', 'awscrt', '_awscrt', 'botocore')); "
         "print(loaded); sys.exit(1 if loaded else 0)"
     )
     done = run(sys.executable, "-c", script)

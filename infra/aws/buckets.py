@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Sequence
 
 from botocore.exceptions import ClientError
 
+from .errors import error_code
 from .clients import HOME_REGION, ClientFactory, ToolError
 from .regions import Bucket
 
@@ -35,16 +36,13 @@ FAILOVER_POLICY_SID = "MrapEdgeCloudFrontFailoverReads"
 Say = Callable[[str], None]
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
 
 def bucket_region(clients: ClientFactory, name: str) -> str:
     """The Region of an existing bucket (GetBucketLocation answers None for us-east-1)."""
     try:
         answer = clients("s3", HOME_REGION).get_bucket_location(Bucket=name)
     except ClientError as error:
-        raise ToolError(f"unable to find bucket {name}: {_error_code(error)}") from None
+        raise ToolError(f"unable to find bucket {name}: {error_code(error)}") from None
     return answer.get("LocationConstraint") or "us-east-1"
 
 
@@ -58,9 +56,9 @@ def ensure_bucket(clients: ClientFactory, bucket: Bucket, say: Say, versioned: b
         s3.head_bucket(Bucket=bucket.name)
         exists = True
     except ClientError as error:
-        if _error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
+        if error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
             raise ToolError(
-                f"unable to use bucket {bucket.name}: {_error_code(error)} (owned by another account?)"
+                f"unable to use bucket {bucket.name}: {error_code(error)} (owned by another account?)"
             ) from None
         exists = False
     if exists:
@@ -103,8 +101,8 @@ def upload_code(clients: ClientFactory, bucket: str, key: str, zip_path: Path, s
         say(f"code s3://{bucket}/{key} already uploaded")
         return False
     except ClientError as error:
-        if _error_code(error) not in ("404", "NoSuchKey", "NotFound"):
-            raise ToolError(f"unable to check s3://{bucket}/{key}: {_error_code(error)}") from None
+        if error_code(error) not in ("404", "NoSuchKey", "NotFound"):
+            raise ToolError(f"unable to check s3://{bucket}/{key}: {error_code(error)}") from None
     with zip_path.open("rb") as body:
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/zip")
     say(f"uploaded {zip_path.name} to s3://{bucket}/{key}")
@@ -126,7 +124,7 @@ def ensure_replication_role(clients: ClientFactory, stack_name: str, buckets: Se
     try:
         arn = iam.get_role(RoleName=name)["Role"]["Arn"]
     except ClientError as error:
-        if _error_code(error) != "NoSuchEntity":
+        if error_code(error) != "NoSuchEntity":
             raise
         arn = iam.create_role(
             RoleName=name,
@@ -230,7 +228,7 @@ def _current_replication(s3: Any, name: str) -> Any:
     try:
         return s3.get_bucket_replication(Bucket=name)["ReplicationConfiguration"]
     except ClientError as error:
-        if _error_code(error) != "ReplicationConfigurationNotFoundError":
+        if error_code(error) != "ReplicationConfigurationNotFoundError":
             raise
         return None
 
@@ -241,7 +239,7 @@ def check_bucket(clients: ClientFactory, bucket: Bucket) -> None:
         clients("s3", bucket.region).head_bucket(Bucket=bucket.name)
     except ClientError as error:
         raise ToolError(
-            f"unable to use bucket {bucket.name} in {bucket.region}: {_error_code(error)} "
+            f"unable to use bucket {bucket.name} in {bucket.region}: {error_code(error)} "
             "(pass --create-buckets to create it with replication)"
         ) from None
 
@@ -255,7 +253,7 @@ def allow_failover_reads(clients: ClientFactory, bucket: Bucket, distribution_ar
     try:
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket.name)["Policy"])
     except ClientError as error:
-        if _error_code(error) != "NoSuchBucketPolicy":
+        if error_code(error) != "NoSuchBucketPolicy":
             raise
         policy = {"Version": "2012-10-17", "Statement": []}
     statement = {

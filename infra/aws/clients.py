@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from .errors import ToolError
+
 __all__ = ["ClientFactory", "SessionClients", "ToolError", "HOME_REGION"]
 
 # Lambda@Edge functions, CloudFront-scoped WAF and the stack all live in us-east-1.
 HOME_REGION = "us-east-1"
 
 ClientFactory = Callable[[str, str], Any]
-
-
-class ToolError(Exception):
-    """A failure the user can act on; the CLI prints the message and exits 1, without a traceback."""
 
 
 class SessionClients:

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from . import edge_services
 from .buckets import CREATED_BY_TAG, FAILOVER_POLICY_SID, replication_role_name
+from .errors import error_code
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .regions import Bucket
 from .stack import delete_stack, stack_outputs
@@ -25,9 +26,6 @@ __all__ = ["teardown", "cleanup_function", "main"]
 Say = Callable[[str], None]
 Sleep = Callable[[float], None]
 
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _created_by_deploy(s3: Any, name: str) -> bool:
@@ -96,13 +94,13 @@ def teardown(clients: ClientFactory, stack_name: str, delete_buckets: bool, say:
         iam.delete_role(RoleName=role)
         say(f"deleted replication role {role}")
     except ClientError as error:
-        if _code(error) != "NoSuchEntity":
+        if error_code(error) != "NoSuchEntity":
             raise
 
 
 def _is_replica_error(error: ClientError) -> bool:
     # Lambda answers InvalidParameterValueException "... because it is a replicated function".
-    return _code(error) == "InvalidParameterValueException" and "replicated" in str(error)
+    return error_code(error) == "InvalidParameterValueException" and "replicated" in str(error)
 
 
 def _delete_versions(lam: Any, function_name: str) -> None:
@@ -123,7 +121,7 @@ def cleanup_function(clients: ClientFactory, function_name: str, say: Say = prin
         try:
             arn = lam.get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 say(f"function {function_name}: already deleted")
                 return True
             raise

@@ -1,6 +1,6 @@
 """The S3 Multi-Region Access Point stand-in: accepts only what S3 would, routes to the nearest Region's bucket.
 
-Every request is checked by the independent verifier (`tests.s3verifier`, shared with the tests, no awscrt):
+Every request is checked by the independent verifier (`infra.local.s3verifier`, shared with the tests, no awscrt):
 SigV4A, every x-amz-* header signed, X-Amz-Region-Set covering the Region it is routed to, X-Amz-Date within
 15 minutes, Host = the MRAP alias. A refusal is S3's status and error XML. An accepted request is sent path-style
 to the chosen Region's moto server; its MRAP signature means nothing to moto, so the stand-in drops the client's
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from xml.sax.saxutils import escape
 
-from tests.s3verifier import Credentials, S3Refusal, S3Verifier
+from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
 
 from .buckets import BACKEND_CREDENTIALS, RegionalBucket
 from .httpserver import RegionalListeners, RequestHandler

@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from botocore.credentials import Credentials as BotocoreCredentials
 
-from tests.s3verifier import Credentials as VerifierCredentials
+from infra.local.s3verifier import Credentials as VerifierCredentials
 
 from .buckets import BucketServers, RegionalBucket
 from .cloudfront import CloudFrontStandIn

@@ -13,7 +13,7 @@ import pytest
 from edge.config import Config, load_config
 from edge.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_when_the_file_is_absent(tmp_path: Path) -> None:

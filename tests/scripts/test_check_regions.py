@@ -13,7 +13,7 @@ from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "check-regions"
 PROBE = {"bucket": "mrap-edge-demo-eu-west-2", "region": "eu-west-2"}
 

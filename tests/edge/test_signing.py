@@ -8,9 +8,9 @@ import pytest
 import edge.signing as signing
 from edge.errors import CredentialsError, SigningError
 from edge.signing import EMPTY_SHA256, Credentials, Signer, credentials_from_environment
-from tests.conftest import MRAP_HOST, ROLE
-from tests.s3verifier import Credentials as VerifierCredentials
-from tests.s3verifier import S3Verifier
+from tests.helpers import MRAP_HOST, ROLE
+from infra.local.s3verifier import Credentials as VerifierCredentials
+from infra.local.s3verifier import S3Verifier
 
 NOW = datetime.datetime(2026, 11, 22, 10, 30, 15, 250000, tzinfo=datetime.timezone.utc)
 HEADERS = [("host", MRAP_HOST), ("x-amz-cf-id", "x" * 56)]

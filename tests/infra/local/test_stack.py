@@ -31,7 +31,7 @@ from infra.local.regions import Routing
 from infra.local.samples import AWKWARD_KEYS, PROBE_KEY, sample_objects
 from infra.local.stack import LocalStack, StackOptions
 from infra.local.template import DEFAULT_SETTINGS, TEMPLATE_FILE, load_settings, settings_from_template
-from tests.e2e_curl import CurlResponse, curl
+from tests.curl import CurlResponse, curl
 
 MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
 SAMPLES = sample_objects()

@@ -17,9 +17,9 @@ from edge.config import Config
 from edge.errors import ConfigError
 from infra import packaging
 from infra.packaging import PackageResult, PackagingError
-from tests.conftest import ROLE, s3_for, verify_as_s3
+from tests.helpers import ROLE, s3_for, verify_as_s3
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Not the defaults, so that a zip carrying the default file (or none) cannot pass for this one.
 BAKED = Config(failover_header="X-Secondary-Origin", query_allowlist=("versionId",),
                allowed_methods=("GET", "HEAD", "OPTIONS"), log_level="ERROR")

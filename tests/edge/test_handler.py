@@ -10,8 +10,8 @@ from urllib.parse import unquote_to_bytes
 import pytest
 
 from edge.signing import EMPTY_SHA256
-from tests.conftest import EVENTS, MRAP_HOST, ROLE, Edge, load_event, on_the_wire, request_of, s3_for, verify_as_s3
-from tests.s3verifier import Credentials, S3Refusal
+from tests.helpers import EVENTS, MRAP_HOST, ROLE, Edge, load_event, on_the_wire, request_of, s3_for, verify_as_s3
+from infra.local.s3verifier import Credentials, S3Refusal
 
 BASE_SIGNED = {"host", "x-amz-cf-id", "x-amz-content-sha256", "x-amz-date", "x-amz-region-set"}
 
