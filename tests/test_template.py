@@ -204,3 +204,34 @@ def test_cfn_lint_would_catch_a_broken_template(template: Dict[str, Any], tmp_pa
     path = tmp_path / "broken.template"
     path.write_text(json.dumps(broken), encoding="utf-8")
     assert _lint(path).returncode != 0
+
+
+def _statements_granting(node: Any, action: str) -> List[Dict[str, Any]]:
+    found = []
+    for item in _walk(node):
+        if isinstance(item, dict) and "Effect" in item and "Action" in item:
+            actions = item["Action"] if isinstance(item["Action"], list) else [item["Action"]]
+            if action in actions:
+                found.append(item)
+    return found
+
+
+def test_version_reads_are_granted_wherever_reads_are(template: Dict[str, Any]) -> None:
+    # "If you include a versionId in your request, you must have the s3:GetObjectVersion permission" (GetObject),
+    # and versionId is in the function's default allow-list: without it every ?versionId= read is 403.
+    readers = _statements_granting(template["Resources"], "s3:GetObject")
+    assert len(readers) == 4  # the role through the MRAP and on the buckets; the MRAP policy's two branches
+    assert readers == _statements_granting(template["Resources"], "s3:GetObjectVersion")
+
+
+def test_the_role_reads_the_buckets_only_through_the_mrap(template: Dict[str, Any]) -> None:
+    statements = template["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (on_buckets,) = [s for s in statements if s.get("Sid") == "ReadTheBucketsOnlyThroughTheMrap"]
+    condition = on_buckets["Condition"]["StringEquals"]["s3:DataAccessPointArn"]
+    assert condition == {"Fn::Sub": "arn:aws:s3::${AWS::AccountId}:accesspoint/${Mrap.Alias}"}
+    # One object ARN per bucket: "a,b" becomes arn:aws:s3:::a/*,arn:aws:s3:::b/* once split.
+    split = on_buckets["Resource"]["Fn::Split"]
+    pattern, names = split[1]["Fn::Sub"]
+    joined = pattern.replace("${Buckets}", "/*,arn:aws:s3:::".join(["london-images", "ohio-images"]))
+    assert joined.split(split[0]) == ["arn:aws:s3:::london-images/*", "arn:aws:s3:::ohio-images/*"]
+    assert names == {"Buckets": {"Fn::Join": ["/*,arn:aws:s3:::", {"Ref": "BucketNames"}]}}

@@ -25,6 +25,7 @@ __all__ = [
     "ensure_replication_role",
     "put_replication",
     "allow_failover_reads",
+    "cloudfront_read_statement",
     "bucket_region",
     "check_bucket",
 ]
@@ -244,6 +245,21 @@ def check_bucket(clients: ClientFactory, bucket: Bucket) -> None:
         ) from None
 
 
+def cloudfront_read_statement(bucket_name: str, distribution_arn: str) -> Dict[str, Any]:
+    """The bucket policy statement that lets the distribution's origin access control read objects.
+
+    s3:GetObjectVersion too: "If you include a versionId in your request, you must have the s3:GetObjectVersion
+    permission" (GetObject), and `versionId` is forwarded by default."""
+    return {
+        "Sid": FAILOVER_POLICY_SID,
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+        "Resource": f"arn:aws:s3:::{bucket_name}/*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+    }
+
+
 def allow_failover_reads(clients: ClientFactory, bucket: Bucket, distribution_arn: str, say: Say) -> bool:
     """Let the distribution's origin access control read the failover bucket; other statements are kept.
 
@@ -256,14 +272,7 @@ def allow_failover_reads(clients: ClientFactory, bucket: Bucket, distribution_ar
         if error_code(error) != "NoSuchBucketPolicy":
             raise
         policy = {"Version": "2012-10-17", "Statement": []}
-    statement = {
-        "Sid": FAILOVER_POLICY_SID,
-        "Effect": "Allow",
-        "Principal": {"Service": "cloudfront.amazonaws.com"},
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket.name}/*",
-        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-    }
+    statement = cloudfront_read_statement(bucket.name, distribution_arn)
     others = [s for s in policy.get("Statement", []) if s.get("Sid") != FAILOVER_POLICY_SID]
     if statement in policy.get("Statement", []):
         return False

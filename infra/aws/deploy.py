@@ -126,7 +126,9 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     distribution_id = result.outputs.get("DistributionId")
     if distribution_id:
         arn = f"arn:aws:cloudfront::{account}:distribution/{distribution_id}"
-        s3_setup.allow_failover_reads(clients, options.buckets[0], arn, say)
+        # Native mode: CloudFront reads every bucket through the MRAP, so each one needs the read statement.
+        for bucket in options.buckets if options.native else options.buckets[:1]:
+            s3_setup.allow_failover_reads(clients, bucket, arn, say)
     edge_services.report(clients, account, result.outputs, say)
     say("outputs:")
     for name in sorted(result.outputs):

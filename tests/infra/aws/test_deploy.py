@@ -7,10 +7,11 @@ import hashlib
 import json
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
@@ -152,6 +153,13 @@ def _run_deploy(clients: Clients, package: Path, template: Path, *extra: str) ->
     return 0, said
 
 
+def _bucket_policy_or_none(aws: Clients, name: str, region: str = "us-east-2") -> Optional[Dict[str, Any]]:
+    try:
+        return json.loads(aws("s3", region).get_bucket_policy(Bucket=name)["Policy"])
+    except ClientError:
+        return None
+
+
 def test_deploy_creates_everything_then_a_second_run_changes_nothing(aws: Clients, package: Path,
                                                                      template: Path) -> None:
     # GIVEN an empty account WHEN deploying with bucket creation and RTC
@@ -176,6 +184,8 @@ def test_deploy_creates_everything_then_a_second_run_changes_nothing(aws: Client
     assert outputs["CodeKey"] == f"mrap-edge/{digest}.zip"
     policy = json.loads(aws("s3", "eu-west-2").get_bucket_policy(Bucket="mrap-edge-demo-eu-west-2")["Policy"])
     assert policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"].endswith(f"distribution/{DIST_ID}")
+    assert policy["Statement"][0]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert _bucket_policy_or_none(aws, "mrap-edge-demo-us-east-2") is None  # the function signs for the other one
     assert any("MRAP route eu-west-2" in line and "active" in line for line in said)
     assert any(line.startswith("  DistributionId") for line in said)
 
@@ -231,6 +241,10 @@ def test_native_mode_creates_a_sigv4a_origin_access_control(aws: Clients, packag
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in
                   aws("cloudformation", "us-east-1").describe_stacks(StackName="mrap-edge")["Stacks"][0]["Parameters"]}
     assert parameters["NativeMode"] == "true" and parameters["MrapOriginAccessControlId"] == "E3OACEXAMPLE"
+    # CloudFront reads every bucket through the MRAP in native mode: each one admits the distribution.
+    for bucket in parse_buckets(BUCKETS):
+        policy = _bucket_policy_or_none(aws, bucket.name, bucket.region)
+        assert policy is not None and policy["Statement"][0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     cloudfront.assert_no_pending_responses()
 
 
