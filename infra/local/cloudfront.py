@@ -26,6 +26,7 @@ from .events import ViewerRequest, new_request_id, new_via, origin_request_event
 from .httpserver import RegionalListeners, RequestHandler
 from .invoker import FunctionInvoker
 from .regions import POPS
+from .signed_requests import check_signed_request, refusal_response
 from .template import DistributionSettings, OriginSettings
 from .wire import HOP_BY_HOP, send, signed_s3_headers, wire_safe_target
 
@@ -152,6 +153,9 @@ class CloudFrontStandIn:
         if viewer.method not in self.settings.allowed_methods:
             return _error_page(403, "This distribution is not configured to allow the HTTP request method that was "
                                     "used for this request."), "Error from cloudfront"
+        refused = self._signature_refusal(viewer)
+        if refused is not None:
+            return refused, "Error from cloudfront"
         key = self._cache_key(pop_region, viewer)
         cached = self._cache_lookup(key)
         if cached is not None:
@@ -168,6 +172,17 @@ class CloudFrontStandIn:
             return answer, "Error from cloudfront"
         self._cache_store(key, viewer, answer)
         return answer, "Miss from cloudfront"
+
+    def _signature_refusal(self, viewer: ViewerRequest) -> Optional[_Answer]:
+        """With trusted key groups on the behaviour, every request (cache hits too) needs a valid signed URL or
+        signed cookies (`signed_requests`); the stand-in serves plain HTTP, so URLs are signed as http://."""
+        host = (viewer.values("host") or [""])[0]
+        refusal = check_signed_request(self.settings.trusted_keys, "http", host, viewer.target,
+                                       viewer.values("cookie"), viewer.client_ip, time.time())
+        if refusal is None:
+            return None
+        status, headers, body = refusal_response(refusal)
+        return _Answer(status, headers, body, "generated")
 
     def _failover_reason(self, viewer: ViewerRequest, answer: _Answer) -> Optional[str]:
         if viewer.method not in FAILOVER_METHODS:

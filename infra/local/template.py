@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Tuple
 
+from .signed_requests import local_public_key_id
+
 __all__ = [
     "OriginSettings",
     "DistributionSettings",
@@ -23,6 +25,7 @@ __all__ = [
     "TEMPLATE_FILE",
     "load_settings",
     "settings_from_template",
+    "trusted_keys_from_template",
 ]
 
 TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "cloudformation.template"
@@ -62,6 +65,8 @@ class DistributionSettings:
     default_ttl: int = 0
     min_ttl: int = 0
     max_ttl: int = 31536000
+    # The behaviour's trusted key groups: (key pair id, PEM public key) of every key; empty: no signed URLs needed.
+    trusted_keys: Tuple[Tuple[str, str], ...] = ()
     source: str = "built-in defaults"
     unresolved: Tuple[str, ...] = field(default=(), compare=False)
 
@@ -87,16 +92,24 @@ DEFAULT_SETTINGS = DistributionSettings(
 )
 
 
-def load_settings(path: Optional[Path] = None) -> DistributionSettings:
-    """Settings from the template file (built-in defaults when there is none, or it has no Distribution)."""
+def load_settings(path: Optional[Path] = None, parameters: Optional[Mapping[str, str]] = None) -> DistributionSettings:
+    """Settings from the template file (built-in defaults when there is none, or it has no Distribution).
+    `parameters` are stack parameter values; so far only the signed-URL key parameters are read from them."""
     path = TEMPLATE_FILE if path is None else Path(path)
     if not path.is_file():
         return DEFAULT_SETTINGS
     template = json.loads(path.read_text(encoding="utf-8"))
-    return settings_from_template(template, source=path.name)
+    return settings_from_template(template, source=path.name, parameters=parameters)
 
 
-def settings_from_template(template: Mapping[str, Any], source: str = "(template)") -> DistributionSettings:
+def settings_from_template(template: Mapping[str, Any], source: str = "(template)",
+                           parameters: Optional[Mapping[str, str]] = None) -> DistributionSettings:
+    settings = _settings_from_template(template, source)
+    keys = trusted_keys_from_template(template, parameters or {})
+    return replace(settings, trusted_keys=keys) if keys else settings
+
+
+def _settings_from_template(template: Mapping[str, Any], source: str) -> DistributionSettings:
     resolver = _Resolver(template.get("Parameters") or {})
     resources: Mapping[str, Any] = template.get("Resources") or {}
     config = _props(resources, "Distribution").get("DistributionConfig")
@@ -250,3 +263,65 @@ class _Resolver:
             return str(self._ref(name))
 
         return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+
+
+def trusted_keys_from_template(template: Mapping[str, Any], parameters: Mapping[str, str]) -> Tuple[Tuple[str, str], ...]:
+    """The default behaviour's trusted key groups with `parameters` (else the parameters' defaults) filled in:
+    `TrustedKeyGroups` (an `Fn::If` on a condition is evaluated) -> `AWS::CloudFront::KeyGroup` resources (their
+    own Condition, `Items` with `Fn::If`) -> `AWS::CloudFront::PublicKey` resources -> `EncodedKey`. Each key gets
+    the stand-in's id for it (`signed_requests.local_public_key_id`)."""
+    declared = template.get("Parameters") or {}
+    values = {name: str((spec or {}).get("Default", "")) for name, spec in declared.items()}
+    values.update({name: str(value) for name, value in parameters.items()})
+    conditions: Mapping[str, Any] = template.get("Conditions") or {}
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+
+    def condition(node: Any) -> bool:
+        if isinstance(node, str):
+            return condition(conditions[node])
+        (name, arg), = node.items()
+        if name == "Condition":
+            return condition(arg)
+        if name == "Fn::Not":
+            return not condition(arg[0])
+        if name == "Fn::Or":
+            return any(condition(item) for item in arg)
+        if name == "Fn::And":
+            return all(condition(item) for item in arg)
+        if name == "Fn::Equals":
+            return value(arg[0]) == value(arg[1])
+        raise ValueError(f"unsupported condition {name}")
+
+    def value(node: Any) -> Any:
+        if isinstance(node, Mapping) and len(node) == 1:
+            (name, arg), = node.items()
+            if name == "Ref":
+                return values.get(arg, {"Ref": arg})
+            if name == "Fn::If":
+                return value(arg[1] if condition(arg[0]) else arg[2])
+        if isinstance(node, list):
+            return [value(item) for item in node if value(item) != {"Ref": "AWS::NoValue"}]
+        return node
+
+    def present(name: str) -> bool:
+        resource = resources.get(name) or {}
+        return "Condition" not in resource or condition(resource["Condition"])
+
+    config = _props(resources, "Distribution").get("DistributionConfig") or {}
+    groups = value((config.get("DefaultCacheBehavior") or {}).get("TrustedKeyGroups"))
+    if not isinstance(groups, list):
+        return ()  # absent, or Fn::If gave AWS::NoValue
+    keys: List[Tuple[str, str]] = []
+    for group in groups:
+        name = group.get("Ref") if isinstance(group, Mapping) else None
+        if not name or not present(name):
+            continue
+        items = value((_props(resources, name).get("KeyGroupConfig") or {}).get("Items"))
+        for item in items if isinstance(items, list) else []:
+            key_name = item.get("Ref") if isinstance(item, Mapping) else None
+            if not key_name or not present(key_name):
+                continue
+            pem = value((_props(resources, key_name).get("PublicKeyConfig") or {}).get("EncodedKey"))
+            if isinstance(pem, str) and pem.strip():
+                keys.append((local_public_key_id(pem), pem.strip() + "\n"))
+    return tuple(keys)
