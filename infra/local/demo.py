@@ -2,27 +2,36 @@
 (SigV4A checked like S3) -> the nearest Region's bucket, for clients in London and Ohio.
 
     python -m infra.local.demo [--check] [--zip PATH] [--client-region R ...] [--count N] [--record DIR]
+                               [--signed-urls]
 
 Without --check it stays up until Ctrl-C. With --check it runs the Region check and exits: PASS (0) when every
 client was served by its nearest Region's bucket and every Region saw verified signatures, FAIL (1) otherwise.
+With --signed-urls the behaviour requires CloudFront signed URLs or cookies, with a throwaway key pair made for
+this run (removed at exit); the demo prints signed curl commands and its own probes are signed.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from signedlinks import LinkSigner
+from signedlinks.keys import generate_key_pair
 
 from .invoker import REPO_ROOT
 from .probe import ProbeResult, curl_probe, format_table
 from .regions import POPS
 from .samples import PROBE_KEY
 from .stack import LocalStack, StackOptions
+from .template import DistributionSettings, load_settings
 
 __all__ = ["main"]
 
@@ -41,6 +50,8 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=3, help="requests per client in the Region check")
     parser.add_argument("--record", type=Path, metavar="DIR", help="write every origin-request event as JSON here")
     parser.add_argument("--template", type=Path, help="distribution settings (default: cloudformation.template)")
+    parser.add_argument("--signed-urls", action="store_true",
+                        help="require CloudFront signed URLs/cookies, with a throwaway key pair for this run")
     return parser.parse_args(argv)
 
 
@@ -51,6 +62,7 @@ def _say(message: str) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _arguments(argv)
     regions = tuple(args.regions or ("eu-west-2", "us-east-2"))
+    signing = _throwaway_signing(args.template) if args.signed_urls else None
     options = StackOptions(
         regions=regions,
         client_regions=tuple(args.client_region or regions),
@@ -58,6 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         zip_path=args.zip,
         template=args.template,
         record_dir=args.record,
+        settings=signing[0] if signing else None,
     )
     _say("mrap-edge local demo: curl -> CloudFront stand-in -> edge function -> MRAP stand-in -> regional bucket")
     stack = LocalStack(options, progress=_say)
@@ -72,7 +85,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         _say(f"started in {stack.timings['total']:.0f} ms")
         _print_curl_commands(stack)
-        passed = _region_check(stack, args.count)
+        if signing:
+            _print_signed_curl_commands(stack, signing[1], signing[2])
+        passed = _region_check(stack, args.count, signing[1] if signing else None)
         _print_numbers(stack)
         _say("PASS" if passed else "FAIL")
         if args.check:
@@ -84,6 +99,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         _say("stopping...")
         stack.stop()
+        if signing:
+            shutil.rmtree(signing[2].parent, ignore_errors=True)  # the throwaway key goes with the run
         _say("stopped")
 
 
@@ -100,8 +117,40 @@ def _print_curl_commands(stack: LocalStack) -> None:
     _say(f"  scripts/check-regions --count 3 --region {first} '{stack.cloudfront.url(first)}'")
 
 
-def _region_check(stack: LocalStack, count: int) -> bool:
-    """Each client requests the probe `count` times; PASS needs 200s from the nearest Region's bucket."""
+def _throwaway_signing(template: Optional[Path]) -> Tuple[DistributionSettings, LinkSigner, Path]:
+    """A key pair for this run only (private key 0600 in a private temporary directory), its public key in the
+    template's first key slot, and a signer for it under the stand-in's id for that key."""
+    key_files = generate_key_pair(Path(tempfile.mkdtemp(prefix="mrap-edge-demo-key-")) / "demo-signing-key")
+    settings = load_settings(template, parameters={"SignedUrlPublicKey1": key_files.public_pem})
+    if not settings.trusted_keys:
+        raise SystemExit("FAIL: the template has no SignedUrlPublicKey1 key slot on the default behaviour")
+    key_pair_id = settings.trusted_keys[0][0]
+    return settings, LinkSigner.from_pem_file(key_pair_id, key_files.private_key), key_files.private_key
+
+
+def _print_signed_curl_commands(stack: LocalStack, signer: LinkSigner, private_key: Path) -> None:
+    first = stack.client_regions()[0]
+    image = stack.url(first, "/images/red.png")
+    wildcard = stack.url(first, "/images/*")
+    cookies = "; ".join(f"{k}={v}" for k, v in signer.cookies(wildcard, expires_in=3600).items())
+    _say(f"\nsigned URLs are required (key pair id {signer.key_pair_id}, throwaway key {private_key}):")
+    _say("  # refused: no signature (403 MissingKey)")
+    _say(f"  curl -sS '{image}'")
+    _say("  # accepted: canned policy, valid for an hour")
+    _say(f"  curl -sS -D - -o /dev/null '{signer.url(image, expires_in=3600)}'")
+    _say("  # accepted: custom policy, this machine's address only")
+    _say(f"  curl -sS -D - -o /dev/null '{signer.url(image, expires_in=3600, ip_range='127.0.0.1/32')}'")
+    _say("  # refused: custom policy for another address range (403 AccessDenied)")
+    _say(f"  curl -sS '{signer.url(image, expires_in=3600, ip_range='192.0.2.0/24')}'")
+    _say("  # accepted: signed cookies for every image")
+    _say(f"  curl -sS -D - -o /dev/null -b '{cookies}' '{image}'")
+    _say(f"  scripts/sign-url --key-pair-id {signer.key_pair_id} --private-key {private_key} --expires-in 600 "
+         f"'{stack.url(first, '/index.txt')}'")
+
+
+def _region_check(stack: LocalStack, count: int, signer: Optional[LinkSigner] = None) -> bool:
+    """Each client requests the probe `count` times; PASS needs 200s from the nearest Region's bucket. With a
+    `signer` the probes are signed URLs (and scripts/check-regions, which sends unsigned ones, is skipped)."""
     assert stack.mrap is not None and stack.cloudfront is not None
     routing = stack.mrap.routing.current
     results: List[ProbeResult] = []
@@ -110,11 +159,15 @@ def _region_check(stack: LocalStack, count: int) -> bool:
         latencies = ", ".join(f"{r} {ms} ms" for r, ms in routing.ranked(region))
         _say(f"\nRegion check from a client in {region} ({POPS[region].code}); latency to buckets: {latencies}; "
              f"nearest: {nearest}")
-        if os.access(CHECK_REGIONS, os.X_OK):
+        if os.access(CHECK_REGIONS, os.X_OK) and signer is None:
             base = stack.cloudfront.url(region)
             _say(f"$ scripts/check-regions --count {count} --region {region} {base}")
             subprocess.run([str(CHECK_REGIONS), "--count", str(count), "--region", region, base], check=False)
-        results += [curl_probe(stack.cloudfront.url(region), region) for _ in range(count)]
+        base = stack.cloudfront.url(region)
+        path = "/" + PROBE_KEY
+        if signer is not None:
+            path = signer.url(base + path, expires_in=600)[len(base):]
+        results += [curl_probe(base, region, path) for _ in range(count)]
     _say("\nwhich bucket served (curl, per request):")
     _say(format_table(results))
     wrong = [r for r in results if r.status != 200 or r.bucket_region != routing.choose(r.client_region)]

@@ -1,0 +1,95 @@
+"""The command-line tools for people: `scripts/sign-url` and `scripts/cloudfront-keys`. Bad input is one line on
+stderr and exit status 2; a private key is never printed."""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .keys import KEY_TYPES, KeyFileError, generate_key_pair, read_public_key, rotation_plan, slot_parameters
+from .signer import LinkSigner, SignedLinksError
+
+__all__ = ["sign_url_main", "cloudfront_keys_main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> "None":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _moment(text: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time (e.g. 2026-12-31T23:00:00Z): {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give the time zone (e.g. a trailing Z for UTC): {text!r}")
+    return moment
+
+
+def sign_url_main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _Parser(prog="sign-url", description="Print a CloudFront signed URL (or signed cookies) for URL.")
+    parser.add_argument("url", help="the CloudFront URL, percent-encoded, e.g. https://d111111abcdef8.cloudfront.net/a.png")
+    parser.add_argument("--key-pair-id", required=True, help="the public key's id in the key group (K...)")
+    parser.add_argument("--private-key", required=True, type=Path, help="PEM private key file")
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--expires-in", type=int, metavar="SECONDS", help="valid for this many seconds from now")
+    when.add_argument("--expires-at", type=_moment, metavar="TIME", help="valid until this ISO 8601 time")
+    parser.add_argument("--ip-range", help="custom policy: only viewers in this IPv4 address or CIDR range")
+    parser.add_argument("--resource", help="custom policy: the resource pattern (* and ? wildcards) to sign")
+    parser.add_argument("--not-before", type=_moment, metavar="TIME", help="custom policy: not valid before")
+    parser.add_argument("--sha1", action="store_true", help="hash with SHA-1 (CloudFront's default) not SHA-256")
+    parser.add_argument("--cookies", action="store_true",
+                        help="print the signed cookies for URL (a resource pattern) as one Cookie header value")
+    args = parser.parse_args(argv)
+    try:
+        signer = LinkSigner.from_pem_file(args.key_pair_id, args.private_key,
+                                          hash_algorithm="SHA1" if args.sha1 else "SHA256")
+        conditions = dict(expires_in=args.expires_in, expires_at=args.expires_at, ip_range=args.ip_range,
+                          not_before=args.not_before)
+        if args.cookies:
+            if args.resource:
+                raise SignedLinksError("with --cookies the URL argument is the resource; drop --resource")
+            cookies = signer.cookies(args.url, **conditions)  # type: ignore[arg-type]
+            print("; ".join(f"{name}={value}" for name, value in cookies.items()))
+        else:
+            print(signer.url(args.url, resource=args.resource, **conditions))  # type: ignore[arg-type]
+    except SignedLinksError as error:
+        print(f"sign-url: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cloudfront_keys_main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _Parser(prog="cloudfront-keys", description="Key pairs for CloudFront signed URLs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    generate = commands.add_parser("generate", help="write a new key pair (private key mode 0600)")
+    rotate = commands.add_parser("rotate", help="write a new key pair and print the rotation steps")
+    for command in (generate, rotate):
+        command.add_argument("--type", choices=KEY_TYPES, default="ecdsa",
+                             help="ecdsa (P-256, shorter links) or rsa (2048); default ecdsa")
+        command.add_argument("--out", type=Path, default=Path("cloudfront-signing-key"), metavar="PREFIX",
+                             help="write PREFIX.pem (private) and PREFIX.pub.pem (public)")
+    rotate.add_argument("--current-public-key", type=Path, required=True, help="the key in use now (.pub.pem)")
+    rotate.add_argument("--current-slot", type=int, choices=(1, 2), required=True,
+                        help="which parameter holds it now: 1 = SignedUrlPublicKey1, 2 = SignedUrlPublicKey2")
+    args = parser.parse_args(argv)
+    try:
+        current = read_public_key(args.current_public_key) if args.command == "rotate" else ""
+        files = generate_key_pair(args.out, args.type)
+    except KeyFileError as error:
+        print(f"cloudfront-keys: {error}", file=sys.stderr)
+        return 2
+    print(f"private key: {files.private_key} (mode 0600; keep it with the application, never in the stack)")
+    print(f"public key:  {files.public_key}")
+    if args.command == "generate":
+        print("Put the public key in the stack's SignedUrlPublicKey1 parameter, e.g. with --parameters file://...:")
+        print("   " + json.dumps(slot_parameters({"SignedUrlPublicKey1": files.public_pem})))
+        print("then sign links with the private key and the stack output SignedUrlKeyPairId1.")
+    else:
+        for line in rotation_plan(args.current_slot, current, files.public_pem):
+            print(line)
+    return 0
