@@ -235,3 +235,23 @@ def test_the_role_reads_the_buckets_only_through_the_mrap(template: Dict[str, An
     joined = pattern.replace("${Buckets}", "/*,arn:aws:s3:::".join(["london-images", "ohio-images"]))
     assert joined.split(split[0]) == ["arn:aws:s3:::london-images/*", "arn:aws:s3:::ohio-images/*"]
     assert names == {"Buckets": {"Fn::Join": ["/*,arn:aws:s3:::", {"Ref": "BucketNames"}]}}
+
+
+def test_signed_urls_are_off_unless_a_key_slot_is_filled(template: Dict[str, Any]) -> None:
+    resources = template["Resources"]
+    behaviour = _distribution(template)["DefaultCacheBehavior"]
+    assert behaviour["TrustedKeyGroups"] == {
+        "Fn::If": ["RequireSignedUrls", [{"Ref": "SignedUrlKeyGroup"}], {"Ref": "AWS::NoValue"}]}
+    assert resources["SignedUrlKeyGroup"]["Condition"] == "RequireSignedUrls"
+    assert template["Conditions"]["RequireSignedUrls"] == {
+        "Fn::Or": [{"Condition": "HasSignedUrlPublicKey1"}, {"Condition": "HasSignedUrlPublicKey2"}]}
+    for slot in ("1", "2"):
+        assert template["Parameters"][f"SignedUrlPublicKey{slot}"]["Default"] == ""
+        key = resources[f"SignedUrlKey{slot}"]
+        assert (key["Type"], key["Condition"]) == ("AWS::CloudFront::PublicKey", f"HasSignedUrlPublicKey{slot}")
+        assert key["Properties"]["PublicKeyConfig"]["EncodedKey"] == {"Ref": f"SignedUrlPublicKey{slot}"}
+    # Both slots can be in the group at once: that is the rotation.
+    items = resources["SignedUrlKeyGroup"]["Properties"]["KeyGroupConfig"]["Items"]
+    assert [item["Fn::If"][1] for item in items] == [{"Ref": "SignedUrlKey1"}, {"Ref": "SignedUrlKey2"}]
+    # The WAF allow-list stays a separate, second layer.
+    assert "WebACLId" in _distribution(template)
