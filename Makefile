@@ -27,7 +27,7 @@ package: $(STAMP)
 	$(BIN)/python scripts/package $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check edge tests infra scripts
+	$(BIN)/ruff check edge tests infra scripts signedlinks
 	$(BIN)/cfn-lint cloudformation.template
 
 clean:

@@ -14,7 +14,8 @@ from typing import Dict, List
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-__all__ = ["KEY_TYPES", "KeyFiles", "KeyFileError", "generate_key_pair", "read_public_key", "slot_parameters", "rotation_plan"]
+__all__ = ["KEY_TYPES", "KeyFiles", "KeyFileError", "generate_key_pair", "read_public_key", "slot_parameters",
+           "rotation_plan"]
 
 KEY_TYPES = ("ecdsa", "rsa")
 SLOT_PARAMETERS = ("SignedUrlPublicKey1", "SignedUrlPublicKey2")

@@ -26,7 +26,7 @@ def test_edge_passes_ruff_for_python_3_9() -> None:
 
 
 def test_the_rest_of_the_project_passes_ruff() -> None:
-    done = run(str(BIN / "ruff"), "check", "tests", "infra", "scripts")
+    done = run(str(BIN / "ruff"), "check", "tests", "infra", "scripts", "signedlinks")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -52,7 +52,7 @@ def _imported_modules(path: Path) -> set:
 
 
 def _product_files() -> list:
-    files = [p for top in ("edge", "infra", "scripts") for p in (ROOT / top).rglob("*.py")]
+    files = [p for top in ("edge", "infra", "scripts", "signedlinks") for p in (ROOT / top).rglob("*.py")]
     # The scripts without a .py suffix are Python too (the shell ones are skipped: they do not parse).
     for script in (ROOT / "scripts").iterdir():
         if script.suffix == "" and script.read_text(encoding="utf-8").startswith("#!/usr/bin/env python"):
@@ -77,3 +77,24 @@ def test_the_independent_verifier_shares_nothing_with_the_signer() -> None:
     )
     done = run(sys.executable, "-c", script)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_signed_url_verifier_shares_nothing_with_the_link_signer() -> None:
+    # It plays CloudFront: accepting the signer's links must not go through the signer's own code.
+    script = (
+        "import sys, infra.local.signed_requests; "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('signedlinks', 'botocore')); "
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    done = run(sys.executable, "-c", script)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_link_signer_can_be_vendored_alone() -> None:
+    # An application copies signer.py or imports the package: nothing from the rest of the project.
+    allowed = {"botocore", "cryptography"} | set(sys.stdlib_module_names)
+    for path in (ROOT / "signedlinks").glob("*.py"):
+        outside = sorted(name for name in _imported_modules(path) if name.split(".")[0] not in allowed)
+        assert outside == [], path.name
+    signer_imports = {name.split(".")[0] for name in _imported_modules(ROOT / "signedlinks" / "signer.py")}
+    assert signer_imports - set(sys.stdlib_module_names) == {"botocore", "cryptography"}

@@ -265,7 +265,8 @@ class _Resolver:
         return re.sub(r"\$\{([^}!]+)\}", substitute, text)
 
 
-def trusted_keys_from_template(template: Mapping[str, Any], parameters: Mapping[str, str]) -> Tuple[Tuple[str, str], ...]:
+def trusted_keys_from_template(template: Mapping[str, Any],
+                               parameters: Mapping[str, str]) -> Tuple[Tuple[str, str], ...]:
     """The default behaviour's trusted key groups with `parameters` (else the parameters' defaults) filled in:
     `TrustedKeyGroups` (an `Fn::If` on a condition is evaluated) -> `AWS::CloudFront::KeyGroup` resources (their
     own Condition, `Items` with `Fn::If`) -> `AWS::CloudFront::PublicKey` resources -> `EncodedKey`. Each key gets
