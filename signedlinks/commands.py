@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .keys import KEY_TYPES, KeyFileError, generate_key_pair, read_public_key, rotation_plan, slot_parameters
+from .keys import (
+    KEY_TYPES,
+    SLOT_PARAMETERS,
+    KeyFileError,
+    generate_key_pair,
+    rotation_plan,
+    slot_parameters,
+    template_parameter_names,
+    update_command,
+    write_parameters,
+)
 from .signer import LinkSigner, SignedLinksError
 
 __all__ = ["sign_url_main", "cloudfront_keys_main"]
+
+# The project's template, when the tools run from a checkout.
+TEMPLATE = Path(__file__).resolve().parents[1] / "cloudformation.template"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,24 +84,37 @@ def cloudfront_keys_main(argv: Optional[Sequence[str]] = None) -> int:
         command.add_argument("--type", choices=KEY_TYPES, default="ecdsa",
                              help="ecdsa (P-256, shorter links) or rsa (2048); default ecdsa")
         command.add_argument("--out", type=Path, default=Path("cloudfront-signing-key"), metavar="PREFIX",
-                             help="write PREFIX.pem (private) and PREFIX.pub.pem (public)")
-    rotate.add_argument("--current-public-key", type=Path, required=True, help="the key in use now (.pub.pem)")
+                             help="write PREFIX.pem (private), PREFIX.pub.pem (public) and the parameter files")
+        command.add_argument("--template", type=Path, default=TEMPLATE,
+                             help="the stack's template, for the names of its parameters")
+        command.add_argument("--stack-name", default="mrap-edge")
     rotate.add_argument("--current-slot", type=int, choices=(1, 2), required=True,
                         help="which parameter holds it now: 1 = SignedUrlPublicKey1, 2 = SignedUrlPublicKey2")
     args = parser.parse_args(argv)
     try:
-        current = read_public_key(args.current_public_key) if args.command == "rotate" else ""
+        names = template_parameter_names(args.template)
+        for suffix in ((".parameters.json",) if args.command == "generate"
+                       else (".step1.parameters.json", ".step3.parameters.json")):
+            if Path(f"{args.out}{suffix}").exists():
+                raise KeyFileError(f"{args.out}{suffix} already exists; not overwriting it (choose another --out)")
         files = generate_key_pair(args.out, args.type)
+        print(f"private key: {files.private_key} (mode 0600; keep it with the application, never in the stack)")
+        print(f"public key:  {files.public_key}")
+        if args.command == "generate":
+            document = write_parameters(Path(f"{args.out}.parameters.json"),
+                                        slot_parameters({"SignedUrlPublicKey1": files.public_pem}, names))
+            print("Put the public key in key slot 1 of the stack (nothing else changes):")
+            print("   " + update_command(args.stack_name, document))
+            print("then sign links with the private key and the stack output SignedUrlKeyPairId1.")
+        else:
+            old, new = SLOT_PARAMETERS[args.current_slot - 1], SLOT_PARAMETERS[2 - args.current_slot]
+            step1 = write_parameters(Path(f"{args.out}.step1.parameters.json"),
+                                     slot_parameters({new: files.public_pem}, names))
+            step3 = write_parameters(Path(f"{args.out}.step3.parameters.json"),
+                                     slot_parameters({old: ""}, names))
+            for line in rotation_plan(args.current_slot, step1, step3, args.stack_name):
+                print(line)
     except KeyFileError as error:
         print(f"cloudfront-keys: {error}", file=sys.stderr)
         return 2
-    print(f"private key: {files.private_key} (mode 0600; keep it with the application, never in the stack)")
-    print(f"public key:  {files.public_key}")
-    if args.command == "generate":
-        print("Put the public key in the stack's SignedUrlPublicKey1 parameter, e.g. with --parameters file://...:")
-        print("   " + json.dumps(slot_parameters({"SignedUrlPublicKey1": files.public_pem})))
-        print("then sign links with the private key and the stack output SignedUrlKeyPairId1.")
-    else:
-        for line in rotation_plan(args.current_slot, current, files.public_pem):
-            print(line)
     return 0

@@ -14,8 +14,8 @@ from typing import Dict, List
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-__all__ = ["KEY_TYPES", "KeyFiles", "KeyFileError", "generate_key_pair", "read_public_key", "slot_parameters",
-           "rotation_plan"]
+__all__ = ["KEY_TYPES", "KeyFiles", "KeyFileError", "generate_key_pair", "slot_parameters",
+           "rotation_plan", "template_parameter_names", "update_command", "write_parameters"]
 
 KEY_TYPES = ("ecdsa", "rsa")
 SLOT_PARAMETERS = ("SignedUrlPublicKey1", "SignedUrlPublicKey2")
@@ -65,35 +65,48 @@ def generate_key_pair(prefix: Path, key_type: str = "ecdsa") -> KeyFiles:
     return KeyFiles(private_path, public_path, public_pem)
 
 
-def read_public_key(path: Path) -> str:
+def template_parameter_names(template: Path) -> List[str]:
     try:
-        pem = Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as error:
-        raise KeyFileError(f"unable to read public key {path}: {getattr(error, 'strerror', error)}") from None
-    try:
-        serialization.load_pem_public_key(pem.encode("ascii"))
-    except ValueError:
-        raise KeyFileError(f"{path} is not a PEM public key (-----BEGIN PUBLIC KEY-----)") from None
-    return pem
+        declared = json.loads(Path(template).read_text(encoding="utf-8")).get("Parameters") or {}
+    except (OSError, ValueError) as error:
+        raise KeyFileError(f"unable to read the template {template}: {getattr(error, 'strerror', error)}") from None
+    missing = [name for name in SLOT_PARAMETERS if name not in declared]
+    if missing:
+        raise KeyFileError(f"{template} has no {missing[0]} parameter: not a template with signed-URL key slots")
+    return list(declared)
 
 
-def slot_parameters(slots: Dict[str, str]) -> List[Dict[str, str]]:
-    """CloudFormation parameters (the `--parameters file://...` form) for the two key slots."""
-    return [{"ParameterKey": name, "ParameterValue": slots.get(name, "")} for name in SLOT_PARAMETERS]
+def slot_parameters(changes: Dict[str, str], names: List[str]) -> List[Dict[str, object]]:
+    """A `--parameters file://...` document for update-stack: the parameters in `changes` set, every other one of
+    the template kept as it is (UsePreviousValue), so that an update touches only the slot it means to; a filled
+    slot is never rewritten in place."""
+    return [{"ParameterKey": name, "ParameterValue": changes[name]} if name in changes
+            else {"ParameterKey": name, "UsePreviousValue": True} for name in names]
 
 
-def rotation_plan(current_slot: int, current_public_pem: str, new_public_pem: str) -> List[str]:
+def write_parameters(path: Path, parameters: List[Dict[str, object]]) -> Path:
+    if path.exists():
+        raise KeyFileError(f"{path} already exists; not overwriting it (choose another --out)")
+    path.write_text(json.dumps(parameters, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def update_command(stack_name: str, parameters_file: Path) -> str:
+    return (f"aws cloudformation update-stack --region us-east-1 --stack-name {stack_name} --use-previous-template "
+            f"--capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND "
+            f"--parameters file://{parameters_file}")
+
+
+def rotation_plan(current_slot: int, step1_file: Path, step3_file: Path, stack_name: str) -> List[str]:
     """The three steps of a rotation (CloudFront Developer Guide, "Rotate key pairs"), as lines to print."""
     if current_slot not in (1, 2):
         raise KeyFileError(f"the current key is in slot 1 or 2, not {current_slot}")
     old, new = SLOT_PARAMETERS[current_slot - 1], SLOT_PARAMETERS[2 - current_slot]
-    both = slot_parameters({old: current_public_pem, new: new_public_pem})
-    only_new = slot_parameters({new: new_public_pem})
     return [
-        f"1. Add the new public key to the key group: update the stack with {old} unchanged and {new} set:",
-        "   " + json.dumps(both),
+        f"1. Add the new public key to the key group ({new} set, {old} and everything else unchanged):",
+        "   " + update_command(stack_name, step1_file),
         f"2. Switch the application to the new private key and key pair id (stack output "
         f"SignedUrlKeyPairId{2 if current_slot == 1 else 1}); links signed with the old key keep working.",
-        f"3. Once the last link signed with the old key has expired, remove it: update the stack with {old} empty:",
-        "   " + json.dumps(only_new),
+        f"3. Once the last link signed with the old key has expired, remove the old key ({old} empty):",
+        "   " + update_command(stack_name, step3_file),
     ]

@@ -1,4 +1,5 @@
-"""scripts/cloudfront-keys as a person runs it: the key files it writes, what it prints and what it refuses."""
+"""scripts/cloudfront-keys as a person runs it: the key files it writes, the stack parameter files (which change
+only a key slot and keep every other parameter), what it prints and what it refuses."""
 from __future__ import annotations
 
 import json
@@ -6,16 +7,28 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "cloudfront-keys"
+TEMPLATE_PARAMETERS = list(json.loads((ROOT / "cloudformation.template").read_text())["Parameters"])
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def _changes(path: Path) -> Dict[str, str]:
+    """The parameters a --parameters file sets; every other one of the template must be kept as deployed."""
+    document = json.loads(path.read_text())
+    assert [entry["ParameterKey"] for entry in document] == TEMPLATE_PARAMETERS
+    kept = [entry for entry in document if entry.get("UsePreviousValue") is True and "ParameterValue" not in entry]
+    changed = {entry["ParameterKey"]: entry["ParameterValue"] for entry in document if "ParameterValue" in entry}
+    assert len(kept) + len(changed) == len(document)
+    return changed
 
 
 def _private_key_body(path: Path) -> list:
@@ -34,9 +47,8 @@ def test_generate_writes_a_p256_key_readable_by_its_owner_only_and_never_prints_
     output = done.stdout + done.stderr
     assert "PRIVATE KEY" not in output
     assert not any(line in output for line in _private_key_body(private))
-    # the parameter to deploy with, as CloudFormation's --parameters file takes it
-    parameters = json.loads(next(line for line in done.stdout.splitlines() if line.strip().startswith("[")))
-    assert parameters[0] == {"ParameterKey": "SignedUrlPublicKey1", "ParameterValue": public.read_text()}
+    assert _changes(tmp_path / "links.parameters.json") == {"SignedUrlPublicKey1": public.read_text()}
+    assert "--use-previous-template" in done.stdout and "file://links.parameters.json" in done.stdout
 
 
 def test_generate_rsa_is_2048_bits(tmp_path: Path) -> None:
@@ -49,6 +61,7 @@ def test_generate_rsa_is_2048_bits(tmp_path: Path) -> None:
 def test_an_existing_key_is_never_overwritten(tmp_path: Path) -> None:
     assert run("generate", "--out", "links", cwd=tmp_path).returncode == 0
     before = (tmp_path / "links.pem").read_bytes()
+    (tmp_path / "links.parameters.json").unlink()
 
     again = run("generate", "--out", "links", cwd=tmp_path)
 
@@ -58,29 +71,33 @@ def test_an_existing_key_is_never_overwritten(tmp_path: Path) -> None:
     assert (tmp_path / "links.pem").read_bytes() == before
 
 
-def test_rotate_adds_the_new_key_in_the_free_slot_then_removes_the_old(tmp_path: Path) -> None:
-    assert run("generate", "--out", "old", cwd=tmp_path).returncode == 0
-    old = (tmp_path / "old.pub.pem").read_text()
-
-    done = run("rotate", "--current-public-key", "old.pub.pem", "--current-slot", "1", "--out", "new",
-               cwd=tmp_path)
+def test_rotate_adds_the_new_key_in_the_free_slot_then_empties_the_old_one(tmp_path: Path) -> None:
+    done = run("rotate", "--current-slot", "1", "--out", "new", "--stack-name", "images", cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
     new = (tmp_path / "new.pub.pem").read_text()
     assert stat.S_IMODE((tmp_path / "new.pem").stat().st_mode) == 0o600
-    step1, step3 = [json.loads(line) for line in done.stdout.splitlines() if line.strip().startswith("[")]
-    assert step1 == [{"ParameterKey": "SignedUrlPublicKey1", "ParameterValue": old},
-                     {"ParameterKey": "SignedUrlPublicKey2", "ParameterValue": new}]
-    assert step3 == [{"ParameterKey": "SignedUrlPublicKey1", "ParameterValue": ""},
-                     {"ParameterKey": "SignedUrlPublicKey2", "ParameterValue": new}]
-    assert "SignedUrlKeyPairId2" in done.stdout and "PRIVATE KEY" not in done.stdout
+    # step 1: both keys in the group (slot 1 kept as deployed); step 3: slot 1 emptied, slot 2 kept
+    assert _changes(tmp_path / "new.step1.parameters.json") == {"SignedUrlPublicKey2": new}
+    assert _changes(tmp_path / "new.step3.parameters.json") == {"SignedUrlPublicKey1": ""}
+    assert "--stack-name images" in done.stdout and "SignedUrlKeyPairId2" in done.stdout
+    assert "PRIVATE KEY" not in done.stdout
 
 
-def test_rotate_refuses_a_current_key_that_is_not_a_public_key(tmp_path: Path) -> None:
-    (tmp_path / "old.pub.pem").write_text("not a key\n")
+def test_rotate_from_slot_2_uses_slot_1(tmp_path: Path) -> None:
+    assert run("rotate", "--current-slot", "2", "--out", "new", cwd=tmp_path).returncode == 0
 
-    done = run("rotate", "--current-public-key", "old.pub.pem", "--current-slot", "2", cwd=tmp_path)
+    new = (tmp_path / "new.pub.pem").read_text()
+    assert _changes(tmp_path / "new.step1.parameters.json") == {"SignedUrlPublicKey1": new}
+    assert _changes(tmp_path / "new.step3.parameters.json") == {"SignedUrlPublicKey2": ""}
+
+
+def test_a_template_without_key_slots_is_refused_before_any_key_is_made(tmp_path: Path) -> None:
+    (tmp_path / "old.template").write_text(json.dumps({"Parameters": {"MrapName": {"Type": "String"}}}))
+
+    done = run("generate", "--template", "old.template", cwd=tmp_path)
 
     assert done.returncode == 2
-    assert done.stderr.strip() == "cloudfront-keys: old.pub.pem is not a PEM public key (-----BEGIN PUBLIC KEY-----)"
-    assert list(tmp_path.iterdir()) == [tmp_path / "old.pub.pem"]  # nothing generated
+    assert done.stderr.strip() == ("cloudfront-keys: old.template has no SignedUrlPublicKey1 parameter: not a "
+                                   "template with signed-URL key slots")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.template"]
