@@ -278,7 +278,8 @@ def test_the_function_name_is_the_stacks_own_so_a_retained_function_never_blocks
     logs = resources["FunctionRole"]["Properties"]["Policies"][1]["PolicyDocument"]["Statement"][0]["Resource"]
     values = {"FunctionName": "mrap-edge", "AWS::StackId": STACK_ID, "AWS::Partition": "aws",
               "AWS::AccountId": "123456789012"}
-    assert _intrinsic(logs, values) == ("arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.mrap-edge-8f2d51a0:*")
+    assert _intrinsic(logs, values) == (
+        "arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.mrap-edge-8f2d51a0:*")
     outputs = template["Outputs"]
     assert outputs["FunctionName"]["Value"] == {"Ref": "Function"}
     assert _intrinsic(outputs["FunctionLogGroupName"]["Value"], {"Function": first}) == (

@@ -51,8 +51,18 @@ def delete_native_oac(clients: ClientFactory, stack_name: str, say: Say) -> bool
 
 def report(clients: ClientFactory, account_id: str, outputs: Dict[str, str], say: Say) -> Dict[str, Any]:
     """Print what users ask first after a deploy: is the distribution deployed, which MRAP Regions take traffic,
-    and what the web ACL admits. Returns the facts for tests."""
+    and what the web ACL admits. Returns the facts for tests. The stack is up by then: a refusal here is a warning
+    with what was refused, not a failed deploy."""
     facts: Dict[str, Any] = {}
+    try:
+        _report(clients, account_id, outputs, say, facts)
+    except ClientError as error:
+        say(f"warning: {refusal('read what the stack built for the report', error)}")
+    return facts
+
+
+def _report(clients: ClientFactory, account_id: str, outputs: Dict[str, str], say: Say,
+            facts: Dict[str, Any]) -> None:
     distribution_id = outputs.get("DistributionId")
     if distribution_id:
         distribution = clients("cloudfront", HOME_REGION).get_distribution(Id=distribution_id)["Distribution"]
@@ -75,7 +85,6 @@ def report(clients: ClientFactory, account_id: str, outputs: Dict[str, str], say
         acl = clients("wafv2", HOME_REGION).get_web_acl(Name=name, Scope="CLOUDFRONT", Id=acl_id)["WebACL"]
         facts["web_acl_default"] = "Block" if "Block" in acl["DefaultAction"] else "Allow"
         say(f"web ACL {name}: default {facts['web_acl_default']}, {len(acl.get('Rules', []))} rule(s)")
-    return facts
 
 
 def distributions_using(clients: ClientFactory, function_arn_prefix: str) -> List[str]:

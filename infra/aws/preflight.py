@@ -133,7 +133,8 @@ def check_cidrs(text: str) -> List[str]:
             problems.append(f"--allowed-cidrs {item!r}: IPv6 is not supported (the distribution turns IPv6 off when "
                             "ranges are set)")
         elif "/" not in item or network.prefixlen == 0:
-            problems.append(f"--allowed-cidrs {item!r}: write the prefix length, /1 to /32 (e.g. {network.network_address}/32)")
+            problems.append(f"--allowed-cidrs {item!r}: write the prefix length, /1 to /32 "
+                            f"(e.g. {network.network_address}/32)")
         elif str(network) != item:
             problems.append(f"--allowed-cidrs {item!r}: host bits are set; the range is {network}")
     return problems
