@@ -165,11 +165,10 @@ def check_log_retention(days: int) -> List[str]:
             "(0: leave the log groups alone)"]
 
 
-def zip_runtimes(zip_path: Path, runtimes: Sequence[str]) -> Set[str]:
-    """The runtimes among `runtimes` that the zip can run under, from what its files say: compiled bytecode
-    (`*.cpython-3XY.pyc`) and version-specific extension modules (`*.cpython-3XY-x86_64-linux-gnu.so`) name one
-    Python. A zip with neither (pure Python and abi3 wheels, no bytecode) fits every runtime its wheels fit, which
-    packaging checked when it built it: all of `runtimes` here."""
+def zip_runtimes(zip_path: Path) -> Optional[Set[str]]:
+    """The runtimes the zip's files name: compiled bytecode (`*.cpython-3XY.pyc`) and version-specific extension
+    modules (`*.cpython-3XY-x86_64-linux-gnu.so`) are each for one Python. None when no file names one (pure Python
+    and abi3 wheels, no bytecode): such a zip runs on every runtime its wheels fit, which packaging checked."""
     with zipfile.ZipFile(zip_path) as archive:
         names = archive.namelist()
     found: Set[str] = set()
@@ -177,9 +176,7 @@ def zip_runtimes(zip_path: Path, runtimes: Sequence[str]) -> Set[str]:
         match = _PYC.search(name) or _EXTENSION.search(name)
         if match:
             found.add(f"python3.{match.group(1)}")
-    if not found:
-        return set(runtimes)
-    return found & set(runtimes) if len(found) == 1 else set()
+    return found or None
 
 
 def check_zip(zip_path: Optional[Path], runtime: str, runtimes: Sequence[str]) -> List[str]:
@@ -199,14 +196,17 @@ def check_zip(zip_path: Optional[Path], runtime: str, runtimes: Sequence[str]) -
                 n.startswith("edge/__pycache__/handler.") for n in archive.namelist()):
             return [f"--zip {zip_path}: no edge/handler.py, so not a package of this function (build one with "
                     "scripts/package)"]
-    fits = sorted(zip_runtimes(zip_path, runtimes))
-    if runtime in fits:
+    named = zip_runtimes(zip_path)
+    if named is None or named == {runtime}:
         return []
-    if not fits:
-        return [f"--zip {zip_path}: holds files for several Python versions (or none the template allows); rebuild "
-                f"it with scripts/package --runtime {runtime}"]
-    return [f"--zip {zip_path}: built for {', '.join(fits)}, not {runtime}, so every cold start would fail; rebuild "
-            f"it with scripts/package --runtime {runtime}, or deploy with --runtime {fits[-1]}"]
+    built = ", ".join(sorted(named))
+    if len(named) > 1:
+        return [f"--zip {zip_path}: holds files for {built} at once; rebuild it with scripts/package --runtime "
+                f"{runtime}"]
+    (other,) = named
+    instead = f", or deploy with --runtime {other}" if other in runtimes else ""
+    return [f"--zip {zip_path}: built for {built}, not {runtime}, so every cold start would fail; rebuild it with "
+            f"scripts/package --runtime {runtime}{instead}"]
 
 
 def price_class_warnings(buckets: Sequence[Bucket], price_class: str) -> List[str]:
