@@ -84,13 +84,15 @@ def _stubbed_create(events: List[Dict[str, Any]], final: str) -> Any:
     stub = Stubber(cfn)
     stack_id = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/mrap-edge/8f2d51a0-9a3b-11f0-8de9-0242ac120002"
     missing = "Stack with id mrap-edge does not exist"
-    stub.add_client_error("describe_stacks", "ValidationError", missing, 400, expected_params={"StackName": "mrap-edge"})
+    stub.add_client_error("describe_stacks", "ValidationError", missing, 400,
+                          expected_params={"StackName": "mrap-edge"})
     stub.add_response("create_change_set", {"Id": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/c/1",
                                             "StackId": stack_id}, {
         "StackName": "mrap-edge", "ChangeSetName": ANY, "ChangeSetType": "CREATE", "TemplateBody": ANY,
         "Parameters": ANY, "Capabilities": ANY, "Tags": ANY})
-    stub.add_response("describe_change_set", {"ChangeSetName": "c", "StackName": "mrap-edge", "Status": "CREATE_COMPLETE",
-                                              "ExecutionStatus": "AVAILABLE", "Changes": []},
+    stub.add_response("describe_change_set", {"ChangeSetName": "c", "StackName": "mrap-edge",
+                                              "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
+                                              "Changes": []},
                       {"StackName": "mrap-edge", "ChangeSetName": ANY})
     stub.add_client_error("describe_stack_events", "ValidationError", missing, 400)  # no events before the create
     stub.add_response("execute_change_set", {}, {"StackName": "mrap-edge", "ChangeSetName": ANY})
