@@ -160,7 +160,7 @@ def test_an_aws_refusal_is_one_line_with_the_code_and_what_to_do() -> None:
         "perform: cloudformation:DescribeStacks); the deploying identity needs cloudformation:DescribeStacks")
 
 
-# --- the MRAP's Regions are fixed at creation --------------------------------------------------------------------------
+# --- the MRAP's Regions are fixed at creation ----------------------------------------------------------------
 
 def _deployed(aws: Any, buckets: str, regions: str, mrap: str = "mrap-edge") -> None:
     template = json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Parameters": {
