@@ -4,8 +4,9 @@ so that what runs locally is what will be deployed.
 Read: the `mrap` (custom) and `failover` (S3) origins of resource `Distribution`, the origin group's failover status
 codes, the default behaviour's allowed methods and Compress flag, the distribution's custom error responses, and the
 header/query-string whitelists and TTL of resources `CachePolicy` and `OriginRequestPolicy`. `Ref` resolves to a
-parameter's Default (a CommaDelimitedList to its items) and `Fn::Sub`/`Fn::Join`/`Fn::Split` are evaluated when everything in them resolves; anything else (for
-example the failover bucket's `Fn::GetAtt`) is ignored and the built-in default below is used instead.
+parameter's Default (a CommaDelimitedList to its items) and `Fn::Sub`/`Fn::Join`/`Fn::Split` are evaluated when
+everything in them resolves; anything else (for example the failover bucket's `Fn::GetAtt`) is ignored and the
+built-in default below is used instead.
 """
 from __future__ import annotations
 
