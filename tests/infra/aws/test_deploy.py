@@ -187,6 +187,8 @@ def test_deploy_creates_everything_then_a_second_run_changes_nothing(aws: Client
     assert policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"].endswith(f"distribution/{DIST_ID}")
     assert policy["Statement"][0]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
     assert _bucket_policy_or_none(aws, "mrap-edge-demo-us-east-2") is None  # the function signs for the other one
+    # AND the page the custom error responses serve is in the failover bucket
+    aws("s3", "eu-west-2").head_object(Bucket="mrap-edge-demo-eu-west-2", Key="_mrap-edge/errors/error.html")
     assert any("MRAP route eu-west-2" in line and "active" in line for line in said)
     assert any(line.startswith("  DistributionId") for line in said)
 
