@@ -78,3 +78,13 @@ def test_a_report_that_aws_refuses_is_a_warning_not_a_failed_deploy() -> None:
     assert facts == {}
     assert said == ["warning: unable to read what the stack built for the report: AccessDenied (User is not "
                     "authorized to perform: cloudfront:GetDistribution)"]
+
+
+def test_teardown_cleanup_removes_the_log_groups_once_the_function_is_gone(aws: Any,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    from infra.aws import teardown
+
+    edge_services.set_log_retention(aws, FUNCTION, 30, lambda _: None)
+    assert teardown.main(["cleanup", "--function-name", FUNCTION], clients=aws, sleep=lambda _: None) == 0
+    assert all(_retention(aws, region) == [] for region in edge_services.enabled_regions(aws))
+    assert f"log group {GROUP}: deleted in" in capsys.readouterr().out
