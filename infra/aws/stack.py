@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from .clients import HOME_REGION, ClientFactory, ToolError
 from .errors import refusal
 
-__all__ = ["StackResult", "deploy_stack", "delete_stack", "stack_outputs", "stack_parameters", "template_parameters",
+__all__ = ["StackResult", "deploy_stack", "delete_stack", "stack_outputs", "template_parameters",
            "check_mrap_change"]
 
 Say = Callable[[str], None]
@@ -194,21 +194,16 @@ def _failure_hint(failures: List[Dict[str, Any]]) -> str:
     return ""
 
 
-def stack_parameters(clients: ClientFactory, name: str) -> Optional[Dict[str, str]]:
-    """The parameters of the deployed stack, None when there is none (or only a never-executed change set)."""
-    stack = _describe(clients("cloudformation", HOME_REGION), name)
-    if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
-        return None
-    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
-
-
 def check_mrap_change(clients: ClientFactory, name: str, parameters: Mapping[str, str], say: Say) -> None:
     """Refuse, before anything is changed, a new set of buckets for an MRAP that exists: an MRAP's Regions (and its
     name) are fixed at creation, so CloudFormation would fail the update half-way. With a new MRAP name the stack
     replaces the MRAP instead: it creates the new one, switches the distribution's origin to it, and deletes the old
     one at the end."""
-    current = stack_parameters(clients, name)
-    if not current or "BucketNames" not in current:
+    stack = _describe(clients("cloudformation", HOME_REGION), name)
+    if stack is None or stack["StackStatus"] in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
+        return  # no MRAP was made (or it was rolled back): any buckets will do
+    current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    if "BucketNames" not in current:
         return
     old = list(zip(current["BucketNames"].split(","), current.get("BucketRegions", "").split(",")))
     new = list(zip(parameters["BucketNames"].split(","), parameters["BucketRegions"].split(",")))

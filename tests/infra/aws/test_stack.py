@@ -199,3 +199,20 @@ def test_the_same_buckets_or_no_stack_pass_silently(aws: Any) -> None:
     _deployed(aws, "london-images,ohio-images", "eu-west-2,us-east-2")
     stack.check_mrap_change(aws, "mrap-edge", same, said.append)
     assert said == []
+
+
+def test_a_rolled_back_first_create_takes_any_buckets() -> None:
+    # ROLLBACK_COMPLETE: the MRAP was never made (or was deleted by the rollback), so nothing is fixed yet.
+    cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(cfn)
+    stub.add_response("describe_stacks", {"Stacks": [{
+        "StackName": "mrap-edge", "StackStatus": "ROLLBACK_COMPLETE", "CreationTime": datetime.datetime(2026, 12, 1),
+        "Parameters": [{"ParameterKey": "MrapName", "ParameterValue": "mrap-edge"},
+                       {"ParameterKey": "BucketNames", "ParameterValue": "london-images,ohio-images"},
+                       {"ParameterKey": "BucketRegions", "ParameterValue": "eu-west-2,us-east-2"}]}]},
+        {"StackName": "mrap-edge"})
+    with stub:
+        stack.check_mrap_change(lambda service, region: cfn, "mrap-edge", {
+            "MrapName": "mrap-edge", "BucketNames": "london-images,tokyo-images",
+            "BucketRegions": "eu-west-2,ap-northeast-1"}, lambda _: None)
+    stub.assert_no_pending_responses()
