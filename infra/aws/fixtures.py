@@ -17,10 +17,10 @@ from botocore.exceptions import ClientError
 
 from edge.log import redact_event  # the function's own redaction, applied again to what it logged
 
-from .clients import ClientFactory, SessionClients, ToolError
+from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .edge_services import enabled_regions, log_group_name
 from .errors import error_code, refusal
-from .stack import stack_outputs
+from .stack import deployed_function_name
 
 __all__ = ["log_group_name", "events_in_message", "record_fixtures", "function_name_of", "main"]
 
@@ -86,10 +86,10 @@ def record_fixtures(clients: ClientFactory, function_name: str, out_dir: Path, r
 
 def function_name_of(clients: ClientFactory, stack_name: str) -> str:
     """The deployed function's name (the template gives each stack its own), from the stack's outputs."""
-    name = stack_outputs(clients, stack_name).get("FunctionName")
+    name = deployed_function_name(clients, stack_name)
     if not name:
-        raise ToolError(f"unable to find the function of stack {stack_name}: it deploys none (native mode?); "
-                        "pass --function-name")
+        raise ToolError(f"unable to find the function of stack {stack_name} in {HOME_REGION}: no such stack, or it "
+                        "deploys none (native mode); pass --function-name")
     return name
 
 

@@ -11,7 +11,7 @@ from .clients import HOME_REGION, ClientFactory, ToolError
 from .errors import refusal
 
 __all__ = ["StackResult", "deploy_stack", "delete_stack", "stack_outputs", "template_parameters",
-           "check_mrap_change"]
+           "check_mrap_change", "deployed_function_name"]
 
 Say = Callable[[str], None]
 Sleep = Callable[[float], None]
@@ -218,6 +218,21 @@ def check_mrap_change(clients: ClientFactory, name: str, parameters: Mapping[str
             f"creates that MRAP, switches the distribution's origin to it and deletes {mrap} at the end")
     say(f"stack {name}: MRAP {mrap} ({show(old)}) will be replaced by {parameters.get('MrapName')} ({show(new)}): "
         f"CloudFormation creates the new MRAP (minutes, up to hours), switches the origin, then deletes {mrap}")
+
+
+def deployed_function_name(clients: ClientFactory, name: str) -> Optional[str]:
+    """The name the template gave the stack's function: `<FunctionName>-<first group of the stack id's UUID>`.
+    Read from the stack id and parameters, so it is known for a rolled-back create too (no outputs then, but the
+    function is retained); None without a stack or in native mode."""
+    stack = _describe(clients("cloudformation", HOME_REGION), name)
+    if stack is None:
+        return None
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    if parameters.get("NativeMode") == "true" or not parameters.get("FunctionName"):
+        return None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    uuid = str(stack["StackId"]).rsplit("/", 1)[-1]
+    return outputs.get("FunctionName") or f"{parameters['FunctionName']}-{uuid.split('-', 1)[0]}"
 
 
 def _existing_events(cfn: Any, name: str) -> Set[str]:

@@ -34,9 +34,12 @@ def test_a_refused_read_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.Ca
 def test_the_function_name_comes_from_the_stack(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     stub = Stubber(cfn)
+    # A rolled-back create has no outputs, but its retained function's name follows from the stack id.
     stub.add_response("describe_stacks", {"Stacks": [{
-        "StackName": "mrap-edge", "StackStatus": "CREATE_COMPLETE", "CreationTime": "2026-12-01T00:00:00Z",
-        "Outputs": [{"OutputKey": "FunctionName", "OutputValue": "mrap-edge-8f2d51a0"}]}]}, {"StackName": "mrap-edge"})
+        "StackName": "mrap-edge", "StackStatus": "ROLLBACK_COMPLETE", "CreationTime": "2026-12-01T00:00:00Z",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/mrap-edge/8f2d51a0-9a3b-11f0-8de9-0242ac120002",
+        "Parameters": [{"ParameterKey": "FunctionName", "ParameterValue": "mrap-edge"},
+                       {"ParameterKey": "NativeMode", "ParameterValue": "false"}]}]}, {"StackName": "mrap-edge"})
     stub.activate()
     logs = _logs_refusing("ResourceNotFoundException", "The specified log group does not exist.")
     code = fixtures.main(["--regions", "eu-west-2", "--out", str(tmp_path)],

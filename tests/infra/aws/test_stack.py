@@ -216,3 +216,16 @@ def test_a_rolled_back_first_create_takes_any_buckets() -> None:
             "MrapName": "mrap-edge", "BucketNames": "london-images,tokyo-images",
             "BucketRegions": "eu-west-2,ap-northeast-1"}, lambda _: None)
     stub.assert_no_pending_responses()
+
+
+def test_the_deployed_function_name_is_the_one_moto_cloudformation_created(aws: Any) -> None:
+    s3 = aws("s3", "us-east-1")
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="mrap-edge/code.zip", Body=b"PK\x05\x06" + b"\x00" * 18)
+    cfn = aws("cloudformation", "us-east-1")
+    cfn.create_stack(StackName="mrap-edge", TemplateBody=_function_template(), Parameters=[
+        {"ParameterKey": "FunctionName", "ParameterValue": "mrap-edge"},
+        {"ParameterKey": "CodeBucket", "ParameterValue": "code"}])
+    (function,) = aws("lambda", "us-east-1").list_functions()["Functions"]
+    assert stack.deployed_function_name(aws, "mrap-edge") == function["FunctionName"]
+    assert stack.deployed_function_name(aws, "no-such-stack") is None
