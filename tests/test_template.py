@@ -64,14 +64,16 @@ def test_origin_group_fails_over_from_the_mrap_to_the_failover_bucket(template: 
     assert group["Members"]["Quantity"] == 2
     assert group["FailoverCriteria"]["StatusCodes"]["Items"] == {"Ref": "FailoverStatusCodes"}
     assert config["DefaultCacheBehavior"]["TargetOriginId"] == "mrap-with-failover"
-    assert set(origins) == {"mrap", "failover"}
+    assert set(origins) == {"mrap", "failover", "error-pages"}
 
 
 def test_mrap_origin_is_https_only_tls12_custom_origin(template: Dict[str, Any]) -> None:
     mrap = {o["Id"]: o for o in _distribution(template)["Origins"]}["mrap"]
     assert mrap["DomainName"] == {"Fn::Sub": "${Mrap.Alias}.accesspoint.s3-global.amazonaws.com"}
-    assert mrap["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
-    assert mrap["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+    condition, custom, otherwise = mrap["CustomOriginConfig"]["Fn::If"]
+    assert condition == "UseFunction" and otherwise == {"Ref": "AWS::NoValue"}
+    assert custom["OriginProtocolPolicy"] == "https-only"
+    assert custom["OriginSSLProtocols"] == ["TLSv1.2"]
 
 
 def test_failover_origin_carries_the_marker_header_the_function_looks_for(template: Dict[str, Any]) -> None:
@@ -166,7 +168,7 @@ def _failed_assertions(template: Dict[str, Any], parameters: Dict[str, Any]) -> 
 
 @pytest.mark.parametrize("region", sorted(OPT_IN_REGIONS), ids=lambda r: f"native mode refused with {r}")
 def test_native_mode_is_refused_with_an_opt_in_region(template: Dict[str, Any], region: str) -> None:
-    parameters = {"NativeMode": "true", "BucketRegions": ["eu-west-2", region], "MrapOriginAccessControlId": "E1"}
+    parameters = {"NativeMode": "true", "BucketRegions": ["eu-west-2", region]}
     failed = _failed_assertions(template, parameters)
     assert len(failed) == 1 and region in failed[0]
     with pytest.raises(ToolError, match=region):
@@ -174,10 +176,10 @@ def test_native_mode_is_refused_with_an_opt_in_region(template: Dict[str, Any], 
 
 
 def test_native_mode_is_accepted_with_default_regions_and_function_mode_with_any(template: Dict[str, Any]) -> None:
-    native = {"NativeMode": "true", "BucketRegions": ["eu-west-2", "us-east-2"], "MrapOriginAccessControlId": "E1"}
+    native = {"NativeMode": "true", "BucketRegions": ["eu-west-2", "us-east-2"]}
     assert _failed_assertions(template, native) == []
     check_native_mode(["eu-west-2", "us-east-2"])
-    function = {"NativeMode": "false", "BucketRegions": ["af-south-1", "me-central-1"], "MrapOriginAccessControlId": ""}
+    function = {"NativeMode": "false", "BucketRegions": ["af-south-1", "me-central-1"]}
     assert _failed_assertions(template, function) == []
 
 
@@ -255,3 +257,126 @@ def test_signed_urls_are_off_unless_a_key_slot_is_filled(template: Dict[str, Any
     assert [item["Fn::If"][1] for item in items] == [{"Ref": "SignedUrlKey1"}, {"Ref": "SignedUrlKey2"}]
     # The WAF allow-list stays a separate, second layer.
     assert "WebACLId" in _distribution(template)
+
+
+# --- safe redeploy: a function name of its own per stack ------------------------------------------------------------
+
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/mrap-edge/8f2d51a0-9a3b-11f0-8de9-0242ac120002"
+
+
+def _intrinsic(node: Any, parameters: Dict[str, Any]) -> Any:
+    """Fn::Sub / Fn::Select / Fn::Split / Ref over known values: enough for the name expressions."""
+    if isinstance(node, dict) and len(node) == 1:
+        (name, args), = node.items()
+        if name == "Ref":
+            return parameters[args]
+        if name == "Fn::Select":
+            return _intrinsic(args[1], parameters)[args[0]]
+        if name == "Fn::Split":
+            return _intrinsic(args[1], parameters).split(args[0])
+        if name == "Fn::Sub":
+            text, variables = (args, {}) if isinstance(args, str) else args
+            values = {**parameters, **{k: _intrinsic(v, parameters) for k, v in variables.items()}}
+            return re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: str(values[m.group(1)]), text)
+    return node
+
+
+def test_the_function_name_is_the_stacks_own_so_a_retained_function_never_blocks_a_create(
+        template: Dict[str, Any]) -> None:
+    # A retained Lambda@Edge function keeps its name for hours after a teardown (its replicas), and a rolled-back
+    # first create keeps it too (Retain applies on rollback): a name fixed by a parameter would make the next create
+    # fail with ResourceConflictException. The stack id differs per create, so the name does too.
+    resources = template["Resources"]
+    expression = resources["Function"]["Properties"]["FunctionName"]
+    longest = "f" * 52  # the FunctionName parameter's AllowedPattern allows 52 characters
+    first = _intrinsic(expression, {"FunctionName": "mrap-edge", "AWS::StackId": STACK_ID})
+    second = _intrinsic(expression, {"FunctionName": "mrap-edge", "AWS::StackId": STACK_ID.replace("8f2d", "1c07")})
+    assert first == "mrap-edge-8f2d51a0" and second != first
+    assert len(_intrinsic(expression, {"FunctionName": longest, "AWS::StackId": STACK_ID})) <= 64
+    assert re.fullmatch(r"\^\[A-Za-z0-9_-\]\{1,(\d+)\}\$", template["Parameters"]["FunctionName"]["AllowedPattern"])
+    # The role may write exactly that function's log groups, and the outputs name them.
+    logs = resources["FunctionRole"]["Properties"]["Policies"][1]["PolicyDocument"]["Statement"][0]["Resource"]
+    values = {"FunctionName": "mrap-edge", "AWS::StackId": STACK_ID, "AWS::Partition": "aws",
+              "AWS::AccountId": "123456789012"}
+    assert _intrinsic(logs, values) == (
+        "arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.mrap-edge-8f2d51a0:*")
+    outputs = template["Outputs"]
+    assert outputs["FunctionName"]["Value"] == {"Ref": "Function"}
+    assert _intrinsic(outputs["FunctionLogGroupName"]["Value"], {"Function": first}) == (
+        "/aws/lambda/us-east-1.mrap-edge-8f2d51a0")
+    # Still retained: CloudFormation cannot delete a function with replicas; `teardown cleanup` does, later.
+    assert resources["Function"]["DeletionPolicy"] == "Retain"
+
+
+# --- native mode: the sigv4a origin access control is in the template ----------------------------------------------
+
+def test_native_mode_signs_with_a_sigv4a_origin_access_control_of_the_stack(template: Dict[str, Any]) -> None:
+    assert "MrapOriginAccessControlId" not in template["Parameters"]
+    oac = template["Resources"]["MrapOriginAccessControl"]
+    assert oac["Condition"] == "UseNativeSigning"
+    config = oac["Properties"]["OriginAccessControlConfig"]
+    assert (config["SigningProtocol"], config["SigningBehavior"], config["OriginAccessControlOriginType"]) == (
+        "sigv4a", "always", "s3")
+    assert config["Name"] == {"Fn::Sub": "${AWS::StackName}-mrap-sigv4a"}
+    mrap = {o["Id"]: o for o in _distribution(template)["Origins"]}["mrap"]
+    assert mrap["OriginAccessControlId"] == {"Fn::If": ["UseNativeSigning",
+                                                        {"Fn::GetAtt": ["MrapOriginAccessControl", "Id"]},
+                                                        {"Ref": "AWS::NoValue"}]}
+    # An S3-type origin access control goes on an S3 origin (the CloudFront guide files the MRAP under S3 origins);
+    # the function's mode keeps the custom origin, whose event the signer reads (origin.custom).
+    assert mrap["S3OriginConfig"] == {"Fn::If": ["UseNativeSigning", {"OriginAccessIdentity": ""},
+                                                 {"Ref": "AWS::NoValue"}]}
+    assert mrap["CustomOriginConfig"]["Fn::If"][0] == "UseFunction"
+
+
+def test_cfn_lint_checks_the_signing_protocol(template: Dict[str, Any], tmp_path: Path) -> None:
+    # The pinned cfn-lint knows sigv4a (1.56 and later): the template lints clean, and a wrong value does not.
+    broken = json.loads(json.dumps(template))
+    broken["Resources"]["MrapOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]["SigningProtocol"] = (
+        "sigv4b")
+    path = tmp_path / "broken.template"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    result = _lint(path)
+    assert result.returncode != 0 and "sigv4b" in result.stdout
+
+
+# --- viewers never see S3's error bodies ------------------------------------------------------------------------------
+
+ERROR_PAGE = "/_mrap-edge/errors/error.html"
+
+
+def test_s3_error_bodies_are_replaced_by_a_page_that_does_not_depend_on_the_signer(template: Dict[str, Any]) -> None:
+    from infra.aws.error_pages import ERROR_PAGE_KEY
+
+    config = _distribution(template)
+    responses = {r["ErrorCode"]: r for r in config["CustomErrorResponses"]}
+    # 403 SignatureDoesNotMatch echoes the canonical request (key id, session token); 400 ExpiredToken/InvalidToken
+    # echo the token; 404/500/503 bodies are S3's internals too. Each keeps its status and gets the generic page.
+    for code in (400, 403, 404, 500, 503):
+        assert responses[code]["ResponsePagePath"] == ERROR_PAGE and responses[code]["ResponseCode"] == code
+    assert ERROR_PAGE == "/" + ERROR_PAGE_KEY
+    # Short error caching: a key that appears during a backfill is served within seconds; 5xx are not cached.
+    assert all(responses[code]["ErrorCachingMinTTL"] <= 10 for code in (400, 403, 404))
+    assert all(responses[code]["ErrorCachingMinTTL"] == 0 for code in (500, 502, 503, 504))
+    # 502/504 are CloudFront's own pages (no S3 body): not replaced, only not cached. 416 keeps S3's Content-Range.
+    assert "ResponsePagePath" not in responses[502] and "ResponsePagePath" not in responses[504]
+    assert 416 not in responses
+    # The page is fetched through a behaviour that runs no function, from the failover bucket, without origin path.
+    (behaviour,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/_mrap-edge/errors/*"]
+    assert "LambdaFunctionAssociations" not in behaviour
+    origins = {o["Id"]: o for o in config["Origins"]}
+    pages = origins[behaviour["TargetOriginId"]]
+    assert pages["DomainName"] == origins["failover"]["DomainName"]
+    assert pages["OriginAccessControlId"] == origins["failover"]["OriginAccessControlId"]
+    assert "OriginPath" not in pages and "OriginCustomHeaders" not in pages
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+
+
+def test_the_origin_path_applies_to_both_bucket_origins(template: Dict[str, Any]) -> None:
+    parameter = template["Parameters"]["OriginPath"]
+    assert parameter["Default"] == ""
+    origins = {o["Id"]: o for o in _distribution(template)["Origins"]}
+    assert origins["mrap"]["OriginPath"] == origins["failover"]["OriginPath"] == {"Ref": "OriginPath"}
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch("") and pattern.fullmatch("/images") and pattern.fullmatch("/a/b")
+    assert not pattern.fullmatch("images") and not pattern.fullmatch("/images/")

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..packaging import file_sha256
 from . import buckets as s3_setup
-from . import edge_services, stack
+from . import edge_services, error_pages, preflight, stack
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .regions import Bucket, check_bucket_count, check_native_mode, parse_buckets
 
@@ -43,6 +43,8 @@ class DeployOptions:
     allowed_cidrs: str = ""
     code_bucket: Optional[str] = None
     extra: Dict[str, str] = field(default_factory=dict)
+    origin_path: str = ""
+    log_retention_days: int = 30
 
 
 def code_key(sha256_hex: str) -> str:
@@ -82,9 +84,33 @@ def _check_options(options: DeployOptions) -> None:
         raise ToolError(f"unable to read template: {options.template}")
 
 
+def stack_parameters(options: DeployOptions, code_bucket: Optional[str] = None,
+                     key: Optional[str] = None) -> Dict[str, str]:
+    """The stack's parameters; without the code bucket and key (known after packaging) for the preflight."""
+    parameters = {
+        "MrapName": options.mrap_name,
+        "BucketNames": ",".join(b.name for b in options.buckets),
+        "BucketRegions": ",".join(b.region for b in options.buckets),
+        "FunctionName": options.function_name,
+        "Runtime": options.runtime,
+        "MemorySize": str(options.memory),
+        "Timeout": str(options.timeout),
+        "FailoverStatusCodes": options.failover_status_codes,
+        "PriceClass": options.price_class,
+        "AllowedIpv4Cidrs": options.allowed_cidrs,
+        "NativeMode": "true" if options.native else "false",
+        "OriginPath": options.origin_path,
+        **options.extra,
+    }
+    if code_bucket is not None and key is not None:
+        parameters.update(CodeBucket=code_bucket, CodeKey=key)
+    return parameters
+
+
 def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
            sleep: Callable[[float], None] = time.sleep) -> stack.StackResult:
     _check_options(options)
+    preflight.preflight(options, stack_parameters(options), clients, say)
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
     zip_path = _package(options, say)
     digest = file_sha256(zip_path)
@@ -102,24 +128,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
         for bucket in options.buckets:
             s3_setup.check_bucket(clients, bucket)
 
-    oac_id = edge_services.ensure_native_oac(clients, options.stack_name, say) if options.native else ""
-    parameters = {
-        "MrapName": options.mrap_name,
-        "BucketNames": ",".join(b.name for b in options.buckets),
-        "BucketRegions": ",".join(b.region for b in options.buckets),
-        "FunctionName": options.function_name,
-        "CodeBucket": code_bucket,
-        "CodeKey": key,
-        "Runtime": options.runtime,
-        "MemorySize": str(options.memory),
-        "Timeout": str(options.timeout),
-        "FailoverStatusCodes": options.failover_status_codes,
-        "PriceClass": options.price_class,
-        "AllowedIpv4Cidrs": options.allowed_cidrs,
-        "NativeMode": "true" if options.native else "false",
-        "MrapOriginAccessControlId": oac_id,
-        **options.extra,
-    }
+    parameters = stack_parameters(options, code_bucket, key)
     body = options.template.read_text(encoding="utf-8")
     result = stack.deploy_stack(clients, options.stack_name, body, parameters, say, sleep)
 
@@ -129,6 +138,9 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
         # Native mode: CloudFront reads every bucket through the MRAP, so each one needs the read statement.
         for bucket in options.buckets if options.native else options.buckets[:1]:
             s3_setup.allow_failover_reads(clients, bucket, arn, say)
+    error_pages.ensure_error_page(clients, options.buckets[0], say)
+    if result.outputs.get("FunctionName") and options.log_retention_days:
+        edge_services.set_log_retention(clients, result.outputs["FunctionName"], options.log_retention_days, say)
     edge_services.report(clients, account, result.outputs, say)
     say("outputs:")
     for name in sorted(result.outputs):
@@ -161,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allowed-cidrs", default="",
                         help="company IPv4 ranges; adds a WAF web ACL that blocks the rest")
     parser.add_argument("--code-bucket", help="us-east-1 bucket for packages (default mrap-edge-deployables-<account>)")
+    parser.add_argument("--origin-path", default="",
+                        help="key prefix in every bucket, in S3's canonical form (e.g. /images; default: the root)")
+    parser.add_argument("--log-retention-days", type=int, default=30,
+                        help="retention of the function's log group in every enabled Region (0: leave them alone)")
     return parser
 
 
@@ -181,6 +197,7 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
             native=args.native, mrap_name=args.mrap_name, function_name=args.function_name, memory=args.memory,
             timeout=args.timeout, price_class=args.price_class, failover_status_codes=args.failover_status_codes,
             allowed_cidrs=args.allowed_cidrs, code_bucket=args.code_bucket,
+            origin_path=args.origin_path, log_retention_days=args.log_retention_days,
         )
         deploy(factory, options, sleep=sleep)
     except ToolError as error:

@@ -18,15 +18,14 @@ from botocore.exceptions import ClientError
 from edge.log import redact_event  # the function's own redaction, applied again to what it logged
 
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
+from .edge_services import enabled_regions, log_group_name
+from .errors import error_code, refusal
+from .stack import deployed_function_name
 
-__all__ = ["log_group_name", "events_in_message", "record_fixtures", "main"]
+__all__ = ["log_group_name", "events_in_message", "record_fixtures", "function_name_of", "main"]
 
 Say = Callable[[str], None]
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def log_group_name(function_name: str) -> str:
-    return f"/aws/lambda/us-east-1.{function_name}"
 
 
 def events_in_message(message: str) -> Optional[Dict[str, Any]]:
@@ -44,11 +43,6 @@ def events_in_message(message: str) -> Optional[Dict[str, Any]]:
     return event
 
 
-def _enabled_regions(clients: ClientFactory) -> List[str]:
-    answer = clients("ec2", HOME_REGION).describe_regions(AllRegions=False)
-    return sorted(r["RegionName"] for r in answer["Regions"])
-
-
 def _log_messages(logs: Any, group: str, start_ms: int) -> Iterator[str]:
     paginator = logs.get_paginator("filter_log_events")
     # A cheap server-side filter; the exact check is done on the parsed line.
@@ -64,7 +58,7 @@ def record_fixtures(clients: ClientFactory, function_name: str, out_dir: Path, r
     start_ms = int((now() - since_seconds) * 1000)
     written: List[Path] = []
     out_dir.mkdir(parents=True, exist_ok=True)
-    for region in regions or _enabled_regions(clients):
+    for region in regions or enabled_regions(clients):
         found = 0
         try:
             for message in _log_messages(clients("logs", region), group, start_ms):
@@ -80,18 +74,29 @@ def record_fixtures(clients: ClientFactory, function_name: str, out_dir: Path, r
                     say(f"{region}: {found} event(s); limit of {limit} reached")
                     return written
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 continue  # no edge in this Region ran the function: no log group
-            raise
+            raise refusal(f"read {group} in {region}", error,
+                          "the identity needs logs:FilterLogEvents; pass --regions to read fewer Regions") from None
         say(f"{region}: {found} event(s) from {group}")
     if not written:
         raise ToolError(f"unable to find debug events in {group}: deploy with log_level DEBUG and send requests first")
     return written
 
 
+def function_name_of(clients: ClientFactory, stack_name: str) -> str:
+    """The deployed function's name (the template gives each stack its own), from the stack's outputs."""
+    name = deployed_function_name(clients, stack_name)
+    if not name:
+        raise ToolError(f"unable to find the function of stack {stack_name} in {HOME_REGION}: no such stack, or it "
+                        "deploys none (native mode); pass --function-name")
+    return name
+
+
 def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/record-fixtures", description=__doc__.splitlines()[0])
-    parser.add_argument("--function-name", default="mrap-edge")
+    parser.add_argument("--stack-name", default="mrap-edge", help="read the function's name from this stack")
+    parser.add_argument("--function-name", help="the function's name (default: the stack's FunctionName output)")
     parser.add_argument("--regions", help="comma-separated (default: every Region enabled in the account)")
     parser.add_argument("--since", type=int, default=3600, help="seconds back from now")
     parser.add_argument("--limit", type=int, default=50)
@@ -99,8 +104,9 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
     args = parser.parse_args(argv)
     try:
         regions = [r for r in args.regions.split(",") if r] if args.regions else None
-        paths = record_fixtures(clients or SessionClients(), args.function_name, args.out, regions, args.since,
-                                args.limit)
+        factory = clients or SessionClients()
+        function_name = args.function_name or function_name_of(factory, args.stack_name)
+        paths = record_fixtures(factory, function_name, args.out, regions, args.since, args.limit)
         print(f"wrote {len(paths)} fixture(s) to {args.out}")
     except ToolError as error:
         print(f"record-fixtures: {error}", file=sys.stderr)

@@ -7,7 +7,8 @@ from typing import Iterable, List, Sequence
 
 from .clients import ToolError
 
-__all__ = ["OPT_IN_REGIONS", "MAX_BUCKETS", "Bucket", "parse_buckets", "check_native_mode", "check_bucket_count"]
+__all__ = ["OPT_IN_REGIONS", "MAX_BUCKETS", "PRICE_CLASSES", "Bucket", "parse_buckets", "check_native_mode",
+           "check_bucket_count", "price_class_for", "bucket_name_problem"]
 
 # Opt-in Regions that an MRAP can include (S3 User Guide, "Configuring Multi-Region Access Point opt-in Regions").
 # CloudFront origin access control cannot sign for an MRAP with a bucket in any of them.
@@ -31,6 +32,41 @@ MAX_BUCKETS = 8
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
+# CloudFront price classes, cheapest first (CloudFront Developer Guide, "Choose the price class"): 100 serves from
+# North America, Europe and Israel; 200 adds Asia, India, the Middle East and Africa; All adds South America,
+# Australia and New Zealand. Viewers outside the class use the nearest edge inside it, and the MRAP then routes by
+# that edge's location, not the viewer's.
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+_PRICE_CLASS_200 = ("ap-northeast-", "ap-east-", "ap-south-", "ap-southeast-1", "ap-southeast-3", "ap-southeast-5",
+                    "ap-southeast-7", "me-", "af-")
+_PRICE_CLASS_ALL = ("sa-", "ap-southeast-2", "ap-southeast-4", "ap-southeast-6")
+
+
+def price_class_for(region: str) -> str:
+    """The cheapest price class whose edge locations are near a bucket in `region` (so its viewers reach it)."""
+    if region.startswith(_PRICE_CLASS_ALL):
+        return "PriceClass_All"
+    if region.startswith(_PRICE_CLASS_200):
+        return "PriceClass_200"
+    return "PriceClass_100"
+
+
+def bucket_name_problem(name: str) -> str:
+    """Why S3 would refuse `name` as a general purpose bucket name (S3 User Guide, "Bucket naming rules"), or ""."""
+    if not _BUCKET.match(name):
+        return "3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit"
+    if ".." in name:
+        return "without two adjacent dots"
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        return "not formatted as an IP address"
+    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
+        if name.startswith(prefix):
+            return f"without the reserved prefix {prefix!r}"
+    for suffix in ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"):
+        if name.endswith(suffix):
+            return f"without the reserved suffix {suffix!r}"
+    return ""
+
 
 @dataclass(frozen=True)
 class Bucket:
@@ -38,8 +74,9 @@ class Bucket:
     region: str
 
     def __post_init__(self) -> None:
-        if not _BUCKET.match(self.name):
-            raise ToolError(f"unable to use bucket name: {self.name!r}")
+        problem = bucket_name_problem(self.name)
+        if problem:
+            raise ToolError(f"unable to use bucket name {self.name!r}: S3 bucket names are {problem}")
         if not _REGION.match(self.region):
             raise ToolError(f"unable to use Region for bucket {self.name}: {self.region!r}")
 

@@ -8,8 +8,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Set
 from botocore.exceptions import ClientError
 
 from .clients import HOME_REGION, ClientFactory, ToolError
+from .errors import refusal
 
-__all__ = ["StackResult", "deploy_stack", "delete_stack", "stack_outputs", "template_parameters"]
+__all__ = ["StackResult", "deploy_stack", "delete_stack", "stack_outputs", "template_parameters",
+           "check_mrap_change", "deployed_function_name"]
 
 Say = Callable[[str], None]
 Sleep = Callable[[float], None]
@@ -47,7 +49,8 @@ def _describe(cfn: Any, name: str) -> Optional[Dict[str, Any]]:
     except ClientError as error:
         if "does not exist" in str(error):
             return None
-        raise
+        raise refusal(f"read stack {name} in {HOME_REGION}", error,
+                      "the deploying identity needs cloudformation:DescribeStacks") from None
     return stacks[0] if stacks else None
 
 
@@ -73,7 +76,8 @@ def _same_as_deployed(cfn: Any, name: str, body: str, parameters: Mapping[str, s
     return all(current.get(k) == v for k, v in parameters.items())
 
 
-def _stream_events(cfn: Any, name: str, seen: Set[str], say: Say) -> None:
+def _stream_events(cfn: Any, name: str, seen: Set[str], say: Say,
+                   failures: Optional[List[Dict[str, Any]]] = None) -> None:
     events: List[Dict[str, Any]] = []
     for page in cfn.get_paginator("describe_stack_events").paginate(StackName=name):
         events.extend(event for event in page["StackEvents"] if event["EventId"] not in seen)
@@ -81,21 +85,39 @@ def _stream_events(cfn: Any, name: str, seen: Set[str], say: Say) -> None:
         seen.add(event["EventId"])
         reason = f" - {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
         say(f"  {event['ResourceStatus']:<28} {event['ResourceType']:<40} {event['LogicalResourceId']}{reason}")
+        if failures is not None and event["ResourceStatus"].endswith("_FAILED"):
+            failures.append(event)
 
 
-def wait_for_stack(cfn: Any, name: str, seen: Set[str], say: Say, sleep: Sleep, poll: float = 10.0) -> str:
-    """Print stack events not in `seen` until the stack reaches a final state; return that state."""
+def wait_for_stack(cfn: Any, name: str, seen: Set[str], say: Say, sleep: Sleep, poll: float = 10.0,
+                   failures: Optional[List[Dict[str, Any]]] = None) -> str:
+    """Print stack events not in `seen` until the stack reaches a final state; return that state. Failed resource
+    events are appended to `failures` when given."""
     while True:
         stack = _describe(cfn, name)
         status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
         if stack is not None:
-            _stream_events(cfn, name, seen, say)
+            _stream_events(cfn, name, seen, say, failures)
         if status in _DONE_OK or status in _DONE_BAD:
             return status
         sleep(poll)
 
 
 def deploy_stack(
+    clients: ClientFactory,
+    name: str,
+    body: str,
+    parameters: Mapping[str, str],
+    say: Say,
+    sleep: Sleep = time.sleep,
+) -> StackResult:
+    try:
+        return _deploy_stack(clients, name, body, parameters, say, sleep)
+    except ClientError as error:
+        raise refusal(f"deploy stack {name}", error) from None
+
+
+def _deploy_stack(
     clients: ClientFactory,
     name: str,
     body: str,
@@ -149,11 +171,68 @@ def deploy_stack(
     seen = _existing_events(cfn, name)
     cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
     say(f"stack {name}: {change_type.lower()} started")
-    final = wait_for_stack(cfn, name, seen, say, sleep)
+    failures: List[Dict[str, Any]] = []
+    final = wait_for_stack(cfn, name, seen, say, sleep, failures=failures)
     if final not in _DONE_OK:
-        raise ToolError(f"unable to {change_type.lower()} stack {name}: it ended in {final} (see the events above)")
+        hint = _failure_hint(failures)
+        raise ToolError(f"unable to {change_type.lower()} stack {name}: it ended in {final}"
+                        + (f"; {hint}" if hint else " (see the events above)"))
     say(f"stack {name}: {final}")
     return StackResult(changed=True, outputs=stack_outputs(clients, name))
+
+
+def _failure_hint(failures: List[Dict[str, Any]]) -> str:
+    """What to do about the failures CloudFormation reports in words that do not say it."""
+    for event in failures:
+        reason = str(event.get("ResourceStatusReason", ""))
+        if event.get("ResourceType") == "AWS::Lambda::Function" and (
+                "ResourceConflictException" in reason or "already exist" in reason):
+            return (f"the function name {event.get('PhysicalResourceId') or '(see above)'} is taken by a function "
+                    "kept from an earlier stack (Lambda@Edge replicas keep it for hours after a teardown): run "
+                    "`scripts/teardown cleanup` for it, or deploy with another --function-name; then run "
+                    "`scripts/teardown` and deploy again")
+    return ""
+
+
+def check_mrap_change(clients: ClientFactory, name: str, parameters: Mapping[str, str], say: Say) -> None:
+    """Refuse, before anything is changed, a new set of buckets for an MRAP that exists: an MRAP's Regions (and its
+    name) are fixed at creation, so CloudFormation would fail the update half-way. With a new MRAP name the stack
+    replaces the MRAP instead: it creates the new one, switches the distribution's origin to it, and deletes the old
+    one at the end."""
+    stack = _describe(clients("cloudformation", HOME_REGION), name)
+    if stack is None or stack["StackStatus"] in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
+        return  # no MRAP was made (or it was rolled back): any buckets will do
+    current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    if "BucketNames" not in current:
+        return
+    old = list(zip(current["BucketNames"].split(","), current.get("BucketRegions", "").split(",")))
+    new = list(zip(parameters["BucketNames"].split(","), parameters["BucketRegions"].split(",")))
+    if old == new:
+        return
+    show = lambda pairs: ",".join(f"{b}@{r}" for b, r in pairs)  # noqa: E731
+    mrap = current.get("MrapName", "")
+    if parameters.get("MrapName") == mrap:
+        raise ToolError(
+            f"unable to change the buckets of MRAP {mrap} ({show(old)} -> {show(new)}): an MRAP's Regions are fixed "
+            f"when it is created. To move to the new buckets, deploy again with a new --mrap-name as well: the stack "
+            f"creates that MRAP, switches the distribution's origin to it and deletes {mrap} at the end")
+    say(f"stack {name}: MRAP {mrap} ({show(old)}) will be replaced by {parameters.get('MrapName')} ({show(new)}): "
+        f"CloudFormation creates the new MRAP (minutes, up to hours), switches the origin, then deletes {mrap}")
+
+
+def deployed_function_name(clients: ClientFactory, name: str) -> Optional[str]:
+    """The name the template gave the stack's function: `<FunctionName>-<first group of the stack id's UUID>`.
+    Read from the stack id and parameters, so it is known for a rolled-back create too (no outputs then, but the
+    function is retained); None without a stack or in native mode."""
+    stack = _describe(clients("cloudformation", HOME_REGION), name)
+    if stack is None:
+        return None
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    if parameters.get("NativeMode") == "true" or not parameters.get("FunctionName"):
+        return None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    uuid = str(stack["StackId"]).rsplit("/", 1)[-1]
+    return outputs.get("FunctionName") or f"{parameters['FunctionName']}-{uuid.split('-', 1)[0]}"
 
 
 def _existing_events(cfn: Any, name: str) -> Set[str]:
@@ -169,6 +248,13 @@ def _existing_events(cfn: Any, name: str) -> Set[str]:
 
 def delete_stack(clients: ClientFactory, name: str, say: Say, sleep: Sleep = time.sleep) -> bool:
     """Delete the stack and wait; False when there was none."""
+    try:
+        return _delete_stack(clients, name, say, sleep)
+    except ClientError as error:
+        raise refusal(f"delete stack {name}", error) from None
+
+
+def _delete_stack(clients: ClientFactory, name: str, say: Say, sleep: Sleep) -> bool:
     cfn = clients("cloudformation", HOME_REGION)
     if _describe(cfn, name) is None:
         say(f"stack {name}: not found, nothing to delete")

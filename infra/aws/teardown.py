@@ -161,6 +161,8 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
         if args.command == "cleanup":
             done = cleanup_function(factory, args.function_name, sleep=sleep, interval=args.interval,
                                     attempts=args.attempts)
+            if done:  # only now: a replica still running would create its log group again
+                edge_services.delete_log_groups(factory, args.function_name, print)
             return 0 if done else 2
         teardown(factory, args.stack_name, args.delete_buckets, sleep=sleep)
         print(f"next: `scripts/teardown cleanup --function-name {args.function_name}` deletes the retained function "

@@ -7,6 +7,12 @@ checks to what it returns (`cloudfront_rules`, 502 on a problem), serve a genera
 returned request with X-Amz-Cf-Id and the origin custom headers. On a failover status, a connection error or a
 timeout (GET/HEAD/OPTIONS only) the same steps run again for the secondary origin, an S3 bucket that CloudFront's
 origin access control signs with SigV4 after the function has run.
+
+Custom error responses ("Generate custom error responses"): an error status with a response page is answered with
+that page, fetched from the failover bucket as the template's `/_mrap-edge/errors/*` behaviour does (no function,
+no origin path, origin access control); if the page cannot be had, the viewer gets the status and body of that
+fetch, as CloudFront does. Not modelled: error caching (ErrorCachingMinTTL; errors are never cached here), and
+responses the function generates (served as they are).
 """
 from __future__ import annotations
 
@@ -169,7 +175,7 @@ class CloudFrontStandIn:
         if answer.kind == "generated":
             return answer, "LambdaGeneratedResponse from cloudfront"
         if answer.status >= 400:
-            return answer, "Error from cloudfront"
+            return self._custom_error(pop_region, answer), "Error from cloudfront"
         self._cache_store(key, viewer, answer)
         return answer, "Miss from cloudfront"
 
@@ -240,6 +246,29 @@ class CloudFrontStandIn:
             return _error_page(502, f"CloudFront wasn't able to connect to the origin ({error}).",
                                kind="connection-error")
         return _Answer(status, response_headers, body, "origin")
+
+    def _custom_error(self, pop_region: str, answer: _Answer) -> _Answer:
+        """The distribution's custom error response for `answer`'s status, or `answer` when there is none."""
+        page = next((r for r in self.settings.error_responses if r.code == answer.status and r.page_path), None)
+        if page is None:
+            return answer
+        failover = self.settings.failover
+        target = wire_safe_target(page.page_path)
+        headers = signed_s3_headers("GET", failover.domain_name, target, [], self.failover_region,
+                                    self.oac_credentials)
+        address = self.resolve(failover.domain_name, pop_region)
+        if address is None:
+            return answer
+        try:
+            status, _reason, page_headers, body = send(address, "GET", target, headers, failover.read_timeout)
+        except OSError as error:
+            return _error_page(502, f"CloudFront wasn't able to connect to the origin ({error}).",
+                               kind="connection-error")
+        if status != 200:
+            return _Answer(status, page_headers, body, "origin")  # the page is missing: what its origin said
+        kept = [(n, v) for n, v in page_headers if n.lower() in ("content-type", "content-length", "last-modified",
+                                                                  "etag", "cache-control")]
+        return _Answer(page.response_code, kept, body, "custom-error")
 
     # --- cache --------------------------------------------------------------------------------------------------
     def _cache_key(self, pop_region: str, viewer: ViewerRequest) -> Optional[Tuple[Any, ...]]:

@@ -11,6 +11,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from botocore.credentials import Credentials as BotocoreCredentials
 
+from infra.aws import error_pages
+from infra.aws.regions import Bucket
 from infra.local.s3verifier import Credentials as VerifierCredentials
 
 from .buckets import BucketServers, RegionalBucket
@@ -102,6 +104,9 @@ class LocalStack:
             count = self.buckets.seed()
             self._done("seed", t, f"{count} objects")
         failover = buckets[options.failover_region]
+        # The page the distribution's custom error responses serve, written by the deploy tooling's own function.
+        error_pages.ensure_error_page(lambda service, region: self.buckets.client(region),
+                                      Bucket(failover.bucket, failover.region), lambda message: None)
         self.settings = self.settings.with_failover_domain(failover.virtual_host)
         t = self._step("mrap", "starting the MRAP stand-in (SigV4A verified per request)")
         self.mrap = MrapStandIn(

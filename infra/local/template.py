@@ -2,10 +2,11 @@
 so that what runs locally is what will be deployed.
 
 Read: the `mrap` (custom) and `failover` (S3) origins of resource `Distribution`, the origin group's failover status
-codes, the default behaviour's allowed methods and Compress flag, and the header/query-string whitelists and TTL of
-resources `CachePolicy` and `OriginRequestPolicy`. `Ref` resolves to a parameter's Default (a CommaDelimitedList to
-its items) and `Fn::Sub`/`Fn::Join`/`Fn::Split` are evaluated when everything in them resolves; anything else (for
-example the failover bucket's `Fn::GetAtt`) is ignored and the built-in default below is used instead.
+codes, the default behaviour's allowed methods and Compress flag, the distribution's custom error responses, and the
+header/query-string whitelists and TTL of resources `CachePolicy` and `OriginRequestPolicy`. `Ref` resolves to a
+parameter's Default (a CommaDelimitedList to its items) and `Fn::Sub`/`Fn::Join`/`Fn::Split` are evaluated when
+everything in them resolves; anything else (for example the failover bucket's `Fn::GetAtt`) is ignored and the
+built-in default below is used instead.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any, List, Mapping, Optional, Tuple
 from .signed_requests import local_public_key_id
 
 __all__ = [
+    "ErrorResponse",
     "OriginSettings",
     "DistributionSettings",
     "DEFAULT_MRAP_HOST",
@@ -48,6 +50,16 @@ class OriginSettings:
 
 
 @dataclass(frozen=True)
+class ErrorResponse:
+    """One CustomErrorResponses item: for `code` from the origin, serve `page_path` with `response_code`."""
+
+    code: int
+    page_path: str = ""  # empty: CloudFront's own answer, only the error caching time changes
+    response_code: int = 0
+    min_ttl: int = 10  # ErrorCachingMinTTL; CloudFront's default is 10 s
+
+
+@dataclass(frozen=True)
 class DistributionSettings:
     primary: OriginSettings
     failover: OriginSettings
@@ -69,6 +81,7 @@ class DistributionSettings:
     trusted_keys: Tuple[Tuple[str, str], ...] = ()
     source: str = "built-in defaults"
     unresolved: Tuple[str, ...] = field(default=(), compare=False)
+    error_responses: Tuple[ErrorResponse, ...] = ()
 
     def with_failover_domain(self, domain_name: str) -> "DistributionSettings":
         return replace(self, failover=replace(self.failover, domain_name=domain_name))
@@ -148,6 +161,9 @@ def _settings_from_template(template: Mapping[str, Any], source: str) -> Distrib
     if cache_query is not None or request_query is not None:
         key = tuple(cache_query or ())
         settings = replace(settings, cache_key_query=key, forwarded_query=_union(key, tuple(request_query or ())))
+    errors = _error_responses(resolver, config)
+    if errors:
+        settings = replace(settings, error_responses=errors)
     for key, field_name in (("DefaultTTL", "default_ttl"), ("MinTTL", "min_ttl"), ("MaxTTL", "max_ttl")):
         ttl = resolver.value(cache.get(key), None)
         if ttl is not None:
@@ -187,6 +203,18 @@ def _failover_codes(resolver: "_Resolver", config: Mapping[str, Any]) -> List[in
         if isinstance(items, list):
             return [int(code) for code in items]
     return []
+
+
+def _error_responses(resolver: "_Resolver", config: Mapping[str, Any]) -> Tuple[ErrorResponse, ...]:
+    items = resolver.value(config.get("CustomErrorResponses"), None)
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        ErrorResponse(code=int(item["ErrorCode"]), page_path=str(item.get("ResponsePagePath", "")),
+                      response_code=int(item.get("ResponseCode") or item["ErrorCode"]),
+                      min_ttl=int(item.get("ErrorCachingMinTTL", 10)))
+        for item in items if isinstance(item, Mapping) and "ErrorCode" in item
+    )
 
 
 def _whitelist(resolver: "_Resolver", config: Any, kind: str) -> Optional[Tuple[str, ...]]:

@@ -30,7 +30,7 @@ TEST_TEMPLATE = {
     "AWSTemplateFormatVersion": "2010-09-09",
     "Parameters": {name: {"Type": "String", "Default": ""} for name in (
         "MrapName", "BucketNames", "BucketRegions", "FunctionName", "CodeBucket", "CodeKey", "Runtime", "MemorySize",
-        "Timeout", "FailoverStatusCodes", "PriceClass", "AllowedIpv4Cidrs", "NativeMode", "MrapOriginAccessControlId")},
+        "Timeout", "FailoverStatusCodes", "PriceClass", "AllowedIpv4Cidrs", "NativeMode", "OriginPath")},
     "Resources": {
         "Marker": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${MrapName}-marker"}}},
     },
@@ -106,6 +106,7 @@ def package(tmp_path: Path) -> Path:
     path = tmp_path / "mrap-edge.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("edge/__init__.py", "")
+        archive.writestr("edge/handler.py", "")
     return path
 
 
@@ -186,6 +187,8 @@ def test_deploy_creates_everything_then_a_second_run_changes_nothing(aws: Client
     assert policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"].endswith(f"distribution/{DIST_ID}")
     assert policy["Statement"][0]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
     assert _bucket_policy_or_none(aws, "mrap-edge-demo-us-east-2") is None  # the function signs for the other one
+    # AND the page the custom error responses serve is in the failover bucket
+    aws("s3", "eu-west-2").head_object(Bucket="mrap-edge-demo-eu-west-2", Key="_mrap-edge/errors/error.html")
     assert any("MRAP route eu-west-2" in line and "active" in line for line in said)
     assert any(line.startswith("  DistributionId") for line in said)
 
@@ -208,6 +211,7 @@ def test_deploy_updates_the_stack_when_the_code_changes(aws: Clients, package: P
     newer = tmp_path / "newer.zip"
     with zipfile.ZipFile(newer, "w") as archive:
         archive.writestr("edge/__init__.py", "# changed\n")
+        archive.writestr("edge/handler.py", "")
     _expect_report(aws)
     code, said = _run_deploy(aws, newer, template)
     assert code == 0, said
@@ -224,28 +228,20 @@ def test_native_mode_with_an_opt_in_region_is_refused_before_any_call(aws: Clien
         deploy_module.deploy(lambda service, region: pytest.fail(f"called {service}"), options)
 
 
-def test_native_mode_creates_a_sigv4a_origin_access_control(aws: Clients, package: Path, template: Path) -> None:
-    cloudfront = aws.stub("cloudfront", "us-east-1")
-    cloudfront.add_response("list_origin_access_controls", {"OriginAccessControlList": {
-        "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0, "Items": []}}, {})
-    cloudfront.add_response("create_origin_access_control", {"OriginAccessControl": {"Id": "E3OACEXAMPLE",
-        "OriginAccessControlConfig": {"Name": "mrap-edge-mrap-sigv4a", "SigningProtocol": "sigv4a",
-                                      "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"}},
-        "ETag": "E1", "Location": "https://cloudfront.amazonaws.com/2020-05-31/origin-access-control/E3OACEXAMPLE"},
-        {"OriginAccessControlConfig": {"Name": "mrap-edge-mrap-sigv4a", "Description": ANY,
-                                       "SigningProtocol": "sigv4a", "SigningBehavior": "always",
-                                       "OriginAccessControlOriginType": "s3"}})
+def test_native_mode_deploys_without_a_function_and_admits_cloudfront_on_every_bucket(
+        aws: Clients, package: Path, template: Path) -> None:
+    # The sigv4a origin access control is the stack's own (MrapOriginAccessControl): no CloudFront call before it.
     _expect_report(aws)
     code, said = _run_deploy(aws, package, template, "--create-buckets", "--native")
     assert code == 0, said
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in
                   aws("cloudformation", "us-east-1").describe_stacks(StackName="mrap-edge")["Stacks"][0]["Parameters"]}
-    assert parameters["NativeMode"] == "true" and parameters["MrapOriginAccessControlId"] == "E3OACEXAMPLE"
+    assert parameters["NativeMode"] == "true" and "MrapOriginAccessControlId" not in parameters
     # CloudFront reads every bucket through the MRAP in native mode: each one admits the distribution.
     for bucket in parse_buckets(BUCKETS):
         policy = _bucket_policy_or_none(aws, bucket.name, bucket.region)
         assert policy is not None and policy["Statement"][0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
-    cloudfront.assert_no_pending_responses()
+    aws.stubs["cloudfront"].assert_no_pending_responses()
 
 
 @pytest.mark.parametrize("buckets, message", [
