@@ -103,6 +103,18 @@ def wait_for_stack(cfn: Any, name: str, seen: Set[str], say: Say, sleep: Sleep, 
         sleep(poll)
 
 
+def _change_set_parameters(declared: Set[str], given: Mapping[str, str],
+                           stack: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The given parameters, and UsePreviousValue for every other declared one the stack already has.
+
+    A change set sets a parameter it is not given to the template's default, so a value set outside deploy (a
+    signed-URL key slot filled by scripts/cloudfront-keys) would silently go back to its default on the next deploy."""
+    entries: List[Dict[str, Any]] = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(given.items())]
+    deployed = {p["ParameterKey"] for p in (stack or {}).get("Parameters", [])}
+    entries += [{"ParameterKey": k, "UsePreviousValue": True} for k in sorted((declared & deployed) - set(given))]
+    return entries
+
+
 def deploy_stack(
     clients: ClientFactory,
     name: str,
@@ -147,7 +159,7 @@ def _deploy_stack(
         ChangeSetName=change_set,
         ChangeSetType=change_type,
         TemplateBody=body,
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())],
+        Parameters=_change_set_parameters(declared, parameters, stack),
         Capabilities=CAPABILITIES,
         Tags=[{"Key": "mrap-edge:stack", "Value": name}],
     )

@@ -229,3 +229,23 @@ def test_the_deployed_function_name_is_the_one_moto_cloudformation_created(aws: 
     (function,) = aws("lambda", "us-east-1").list_functions()["Functions"]
     assert stack.deployed_function_name(aws, "mrap-edge") == function["FunctionName"]
     assert stack.deployed_function_name(aws, "no-such-stack") is None
+
+
+def test_a_redeploy_keeps_the_parameters_it_does_not_set(aws: Any) -> None:
+    # GIVEN a stack whose key slot was filled outside deploy (scripts/cloudfront-keys writes update-stack files)
+    body = json.dumps({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"CodeKey": {"Type": "String"}, "SignedUrlPublicKey1": {"Type": "String", "Default": ""}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Key": {"Value": {"Ref": "SignedUrlPublicKey1"}}},
+    })
+    cfn = aws("cloudformation", "us-east-1")
+    cfn.create_stack(StackName="mrap-edge", TemplateBody=body, Parameters=[
+        {"ParameterKey": "CodeKey", "ParameterValue": "old.zip"},
+        {"ParameterKey": "SignedUrlPublicKey1", "ParameterValue": "PEM"}])
+    # WHEN deploy updates the code key only
+    stack.deploy_stack(aws, "mrap-edge", body, {"CodeKey": "new.zip"}, lambda _: None, sleep=lambda _: None)
+    # THEN the key slot keeps its value instead of going back to the template's empty default
+    (deployed,) = cfn.describe_stacks(StackName="mrap-edge")["Stacks"]
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in deployed["Parameters"]}
+    assert values == {"CodeKey": "new.zip", "SignedUrlPublicKey1": "PEM"}
