@@ -17,8 +17,8 @@ the Regional edge cache, DNS. The model is off by default (tests and load tests 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import List, Tuple
+from dataclasses import dataclass, field
+from typing import Callable, List, Tuple
 
 from .regions import POPS, latency_ms
 
@@ -33,6 +33,7 @@ class NetworkModel:
     """Round trips between locations (a Region or a POP location key of `regions.POPS`), slept when enabled."""
 
     enabled: bool = False
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
 
     @staticmethod
     def rtt_ms(a: str, b: str) -> int:
@@ -42,7 +43,7 @@ class NetworkModel:
         """Sleep for `round_trips` between a and b when the model is on; returns the modelled milliseconds."""
         ms = float(self.rtt_ms(a, b) * round_trips)
         if self.enabled and ms > 0:
-            time.sleep(ms / 1000)
+            self.sleep(ms / 1000)
         return ms
 
 
