@@ -58,7 +58,7 @@ class BucketEndpoint:
         access: Access,
         callers: Sequence[Caller],
         pops: Sequence[str],
-        network: NetworkModel = NetworkModel(),
+        network: Optional[NetworkModel] = None,
         clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.timezone.utc),
         timeout_s: float = 30.0,
     ) -> None:
@@ -69,7 +69,7 @@ class BucketEndpoint:
         self._callers = {c.credentials.access_key_id: c for c in callers}
         self._verifier = S3Verifier(credentials=[c.credentials for c in callers], region=region,
                                     expected_host=self.bucket.virtual_host, clock=clock)
-        self._network = network
+        self._network = network or NetworkModel()
         self._pops = tuple(pops)
         self._listeners = RegionalListeners(_Handler, self)
         self._lock = threading.Lock()

@@ -85,7 +85,7 @@ class MrapStandIn:
         timeout_s: float = 30.0,
         access: Optional[Access] = None,
         principals: Optional[Mapping[str, Principal]] = None,
-        network: NetworkModel = NetworkModel(),
+        network: Optional[NetworkModel] = None,
         dials: Optional[Mapping[str, int]] = None,
     ) -> None:
         buckets = servers.buckets
@@ -94,7 +94,7 @@ class MrapStandIn:
         self.buckets = buckets
         self.access = access  # None: no authorisation step (only for tests of the signature checks)
         self.principals = dict(principals or {})  # access key id -> who S3 takes the caller to be
-        self.network = network
+        self.network = network or NetworkModel()
         self.routing = RoutingState(buckets, dials)
         self.forced_status: Optional[int] = None  # 500/503: answer every accepted request with that S3 error
         self.received: List[Received] = []
