@@ -247,6 +247,11 @@ class BackfillJob:
         self._on_complete: List[Callable[["BackfillJob"], None]] = []
         self._thread: Optional[threading.Thread] = None
 
+    @property
+    def manifest(self) -> Tuple[Tuple[str, str, str], ...]:
+        """(key, version id, destination Region) of each task, in order."""
+        return tuple((t.source.key, t.source.version_id, t.destination) for t in self._manifest)
+
     def on_complete(self, callback: Callable[["BackfillJob"], None]) -> None:
         self._on_complete.append(callback)
 

@@ -84,6 +84,10 @@ def test_a_replica_is_not_replicated_back(servers: BucketServers, replication: R
     replication.write(LONDON, name, b"one")
 
     assert len([v for v in servers.ledger.versions() if v.key == name]) == 2  # London's and Ohio's copy
+    # Ohio's copy is a REPLICA: not eligible for Ohio's own rules, not even for a backfill from Ohio
+    [replica] = [v for v in servers.ledger.versions(OHIO) if v.key == name]
+    assert not replication.eligible(replica, LONDON)
+    assert all(task_key != name for task_key, _, _ in replication.backfill(OHIO).manifest)
 
 
 def test_replication_is_two_way(servers: BucketServers, replication: Replication) -> None:
