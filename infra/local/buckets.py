@@ -121,6 +121,8 @@ class BucketServers:
         self.bucket_prefix = bucket_prefix
         self.buckets: Dict[str, RegionalBucket] = {}
         self.ledger = VersionLedger()
+        self._clients: Dict[str, object] = {}
+        self._clients_lock = threading.Lock()
         self._servers: List[ThreadedMotoServer] = []
         # moto's backend outlives a server in the same process (another stack, another test): fresh names each time.
         self._suffix = secrets.token_hex(3)
@@ -141,8 +143,15 @@ class BucketServers:
         for server in self._servers:
             server.stop()
         self._servers.clear()
+        self._clients.clear()
 
-    def client(self, region: str):  # -> botocore S3 client for that Region's server
+    def client(self, region: str):  # -> botocore S3 client for that Region's server (one per Region, thread-safe)
+        with self._clients_lock:
+            if region not in self._clients:
+                self._clients[region] = self._new_client(region)
+            return self._clients[region]
+
+    def _new_client(self, region: str):
         bucket = self.buckets[region]
         return boto3.client(
             "s3",

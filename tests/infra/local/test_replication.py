@@ -3,6 +3,7 @@ read back through `BucketServers.serve`, the bucket as S3 answers a reader witho
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Iterator, List, Tuple
 from urllib.parse import quote
 
@@ -109,10 +110,11 @@ def test_a_write_made_outside_replication_is_not_copied(servers: BucketServers) 
 
 
 def test_replication_lag(servers: BucketServers) -> None:
-    lagging = Replication(servers, lag_s=0.3)
+    lagging = Replication(servers, lag_s=0.6)
     try:
         name = key("d.txt")
         lagging.write(LONDON, name, b"later")
+        time.sleep(0.2)  # well inside the lag: a copy made at once would be there by now
 
         assert read(servers, OHIO, name)[0] == 403
         assert lagging.pending() == 1
