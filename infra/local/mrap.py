@@ -21,12 +21,11 @@ import datetime
 import threading
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
-from xml.sax.saxutils import escape
 
 from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
 
 from .access import Access
-from .buckets import BucketServers, access_denied
+from .buckets import BucketServers, access_denied, error_headers
 from .httpserver import RegionalListeners, RequestHandler
 from .iam import Principal
 from .latency import NetworkModel
@@ -146,7 +145,7 @@ class MrapStandIn:
             refusal = S3Refusal(self.forced_status, code, message)
             self._record(client_region, method, target, headers, region, bucket.bucket, True, refusal.status,
                          refusal.code, verified.algorithm)
-            return refusal.status, _xml_headers(refusal), refusal.to_xml()
+            return refusal.status, error_headers(refusal), refusal.to_xml()
         status, response_headers, response_body = self.servers.serve(region, method, target, headers,
                                                                       self._timeout_s)
         self._record(client_region, method, target, headers, region, bucket.bucket, True, status,
@@ -160,7 +159,7 @@ class MrapStandIn:
         bucket = self.buckets[region].bucket if region else None
         self._record(client_region, method, target, headers, region, bucket, verified, refusal.status, refusal.code,
                      None)
-        return refusal.status, _xml_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
+        return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
 
     def _record(
         self, client_region: str, method: str, target: str, headers: List[Tuple[str, str]], region: Optional[str],
@@ -177,11 +176,3 @@ class MrapStandIn:
                     counts.denied += error_code == "AccessDenied"
                 else:
                     counts.refused += 1
-
-
-def _xml_headers(refusal: S3Refusal) -> List[Tuple[str, str]]:
-    return [
-        ("Content-Type", "application/xml"),
-        ("x-amz-request-id", escape(refusal.request_id)),
-        ("Server", "AmazonS3"),
-    ]

@@ -1,5 +1,8 @@
-"""The whole local request path, started and stopped as one: regional buckets, the MRAP stand-in, the function's
-workers and the CloudFront stand-in, wired together with a local "DNS" (origin domain → 127.0.0.1 port)."""
+"""The whole local request path, started and stopped as one: regional buckets (with replication between them), the
+MRAP stand-in (SigV4A, then the template's policies), the failover bucket's endpoint (SigV4, then the bucket policy
+deploy writes), the function's workers and the CloudFront stand-in, wired together with a local "DNS" (origin
+domain → 127.0.0.1 port). `StackOptions` says which situation to start from: greenfield or brownfield, the deploy
+rule for Regions still being backfilled, the replication lag and the modelled network delay."""
 from __future__ import annotations
 
 import secrets

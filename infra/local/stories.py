@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from .latency import NEW_CONNECTION_ROUND_TRIPS, cloudfront_path, direct_path
@@ -35,12 +35,12 @@ class Fetched:
     error_code: Optional[str] = None
 
 
-def _get(url: str) -> tuple:
+def _get(url: str) -> Tuple[int, Dict[str, str], bytes]:
     try:
         with _NO_PROXY.open(url, timeout=30) as response:
-            return response.status, response.read()
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
 def _error_code(body: bytes) -> Optional[str]:
@@ -53,13 +53,13 @@ def fetch_via_cloudfront(stack: LocalStack, client: str, key: str, query: str = 
     MRAP; with the network model on, the client's new connection to the POP costs its round trips."""
     assert stack.cloudfront is not None and stack.mrap is not None
     stack.cloudfront.clear_cache()
-    seen = len(stack.mrap.received)
     started = time.perf_counter()
     stack.network.wait(client, client, NEW_CONNECTION_ROUND_TRIPS)
-    status, body = _get(stack.url(client, "/" + quote(key) + (f"?{query}" if query else "")))
+    status, headers, body = _get(stack.url(client, "/" + quote(key) + (f"?{query}" if query else "")))
     ms = (time.perf_counter() - started) * 1000
-    received = stack.mrap.received[seen:]
-    served_by = received[-1].region if received else None
+    request_id = headers.get("x-amz-cf-id")  # CloudFront's id, which the MRAP received (signed) too
+    mine = [r for r in list(stack.mrap.received) if request_id and r.header("x-amz-cf-id") == [request_id]]
+    served_by = mine[-1].region if mine else None
     return Fetched(status, body, ms, served_by, _error_code(body) if status >= 400 else None)
 
 
@@ -70,7 +70,7 @@ def fetch_presigned(stack: LocalStack, client: str, region: str, key: str) -> Fe
         "get_object", Params={"Bucket": bucket.bucket, "Key": key}, ExpiresIn=600)
     started = time.perf_counter()
     stack.network.wait(client, region, NEW_CONNECTION_ROUND_TRIPS)
-    status, body = _get(url)
+    status, _, body = _get(url)
     return Fetched(status, body, (time.perf_counter() - started) * 1000, region,
                    _error_code(body) if status >= 400 else None)
 

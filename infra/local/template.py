@@ -6,6 +6,9 @@ codes, the default behaviour's allowed methods and Compress flag, and the header
 resources `CachePolicy` and `OriginRequestPolicy`. `Ref` resolves to a parameter's Default (a CommaDelimitedList to
 its items) and `Fn::Sub`/`Fn::Join`/`Fn::Split` are evaluated when everything in them resolves; anything else (for
 example the failover bucket's `Fn::GetAtt`) is ignored and the built-in default below is used instead.
+
+`access_policies` reads, for the local stack's access checks, the function role's and the MRAP's policies as they
+would be deployed: every intrinsic resolved with the stand-in's account and names (`DeployedNames`), or an error.
 """
 from __future__ import annotations
 
