@@ -14,7 +14,9 @@ is refused with `UnsupportedPolicy` when the policy is read: the evaluator never
 Why not moto's `moto.iam.access_control.IAMPolicy`: it treats a statement whose condition key is missing from the
 request as matching, ignores condition operators it does not know, turns an Allow whose condition fails into a
 Deny, reads ARN patterns as regular expressions (`.` matches any character) and cannot match a `Service`
-principal; each is kinder (or stranger) than IAM in the way the local stack must not be.
+principal; each is kinder (or stranger) than IAM in the way the local stack must not be. policyuniverse (the other
+Python library that parses IAM policies) analyses policies (which principals, which actions) but does not decide
+whether a given request is allowed.
 """
 from __future__ import annotations
 

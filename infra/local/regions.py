@@ -15,7 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-__all__ = ["Pop", "POPS", "HOUSTON", "LATENCY_MS", "latency_ms", "Routing", "RoutingState", "AllPassiveRoutes"]
+__all__ = ["Pop", "POPS", "HOUSTON", "BUCKET_REGIONS", "LATENCY_MS", "latency_ms", "Routing", "RoutingState",
+           "AllPassiveRoutes"]
 
 HOUSTON = "houston"
 
@@ -40,6 +41,9 @@ POPS: Dict[str, Pop] = {
     # No Region in Texas: the function runs in the nearest Region with a Regional edge cache (inferred: Ohio).
     HOUSTON: Pop("IAH50-C1", "us-east-2", "Houston"),
 }
+
+# Where a bucket can be: the locations that are Regions (Houston is an edge location only).
+BUCKET_REGIONS = tuple(location for location in POPS if location != HOUSTON)
 
 # Round-trip milliseconds between Regions: rounded medians of a public inter-Region latency table (CloudPing's AWS
 # matrix, which measures from inside each Region; AWS Network Manager's Infrastructure Performance shows similar

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from infra.local.regions import HOUSTON, POPS, AllPassiveRoutes, RoutingState, latency_ms
+from infra.local.stack import LocalStack, StackOptions
 
 
 def test_houston_is_an_edge_location_routed_to_ohio_before_london() -> None:
@@ -40,3 +41,8 @@ def test_reset_returns_to_the_configured_routes() -> None:
     state.set_dial("eu-west-2", 0)
     state.reset()
     assert dict(state.current.dials) == {"eu-west-2": 100, "us-east-2": 100}
+
+
+def test_houston_is_a_client_location_not_a_bucket_region() -> None:
+    with pytest.raises(ValueError, match="unable to place a bucket in houston"):
+        LocalStack(StackOptions(regions=("eu-west-2", HOUSTON), failover_region="eu-west-2"))
