@@ -83,7 +83,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         replication_lag_s=args.replication_lag,
     )
     _say("mrap-edge local demo: curl -> CloudFront stand-in -> edge function -> MRAP stand-in -> regional bucket")
-    stack = LocalStack(options, progress=_say)
+    try:
+        stack = LocalStack(options, progress=_say)
+    except ValueError as error:  # options no stack can start from: one line, as for other bad input
+        sys.stderr.write(f"make demo: error: {error}\n")
+        return 2
     try:
         stack.start()  # stops what it started if it fails or is interrupted
     except KeyboardInterrupt:
