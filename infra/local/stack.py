@@ -24,7 +24,7 @@ from .iam import Principal
 from .invoker import AwsCredentials, FunctionInvoker
 from .latency import NetworkModel
 from .mrap import MrapStandIn
-from .regions import POPS
+from .regions import BUCKET_REGIONS, POPS
 from .replication import BackfillJob, Replication
 from .template import TEMPLATE_FILE, DistributionSettings, load_settings
 
@@ -78,6 +78,10 @@ class LocalStack:
             if region not in POPS:
                 raise ValueError(f"unable to place a client: no edge location for Region {region} "
                                  f"(known: {', '.join(POPS)})")
+        for region in options.regions:
+            if region not in BUCKET_REGIONS:
+                raise ValueError(f"unable to place a bucket in {region}: not a Region with an edge location here "
+                                 f"(known: {', '.join(BUCKET_REGIONS)})")
         if options.failover_region not in options.regions:
             raise ValueError(f"unable to use failover Region {options.failover_region}: not in {options.regions}")
         self.options = options
