@@ -130,12 +130,12 @@ class MrapStandIn:
             refusal = S3Refusal(503, "ServiceUnavailable",
                                 "No Region behind the Multi-Region Access Point is available.")
             return self._refuse(client_region, method, target, headers, None, refusal)
+        self.network.wait(client_region, region)  # the round trip from the POP to the Region routed to
         try:
             verified = self._verifiers[region].verify(method=method, target=target, headers=headers, body=body)
         except S3Refusal as refusal:
             return self._refuse(client_region, method, target, headers, region, refusal)
         bucket = self.buckets[region]
-        self.network.wait(client_region, region)
         if self.access is not None:
             principal = self.principals.get(verified.access_key_id)
             if principal is None or not self.access.through_mrap(principal, method, target):
