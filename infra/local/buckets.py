@@ -7,22 +7,35 @@ sends a Region's requests to that Region's server and bucket; which bucket answe
 
 moto's server answers unauthenticated requests with 403 (bucket ACLs), so requests to it must carry a SigV4
 Authorization header; it does not check the signature itself.
+
+Version ids: moto gives every write its own version id, while S3 replication keeps the source's. Every write goes
+through this class, which keeps a ledger (`VersionLedger`) of what each Region's bucket holds: the version id S3
+would show (the id given where the object was first written) and moto's id for that copy. `serve()` is the
+bucket as S3 answers a reader: a `versionId` is translated to moto's id on the way in and `x-amz-version-id` back
+on the way out, and a missing key or version is S3's 403 AccessDenied (no reader here has s3:ListBucket, so S3
+does not say whether the key exists).
 """
 from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import quote, unquote
 
 import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials
 from moto.server import ThreadedMotoServer
 
-from .samples import PROBE_KEY, probe_body, sample_objects
+from infra.local.s3verifier import S3Refusal
 
-__all__ = ["RegionalBucket", "BucketServers", "BACKEND_CREDENTIALS"]
+from .samples import PROBE_KEY, probe_body, sample_objects
+from .wire import HOP_BY_HOP, send, signed_s3_headers
+
+__all__ = ["RegionalBucket", "BucketServers", "BACKEND_CREDENTIALS", "StoredVersion", "VersionLedger",
+           "access_denied"]
 
 # Credentials the stand-ins use towards moto (its accounts accept any key); not the function's credentials.
 BACKEND_CREDENTIALS = Credentials("AKIAMOTOBACKEND00000", "moto-backend-secret")
@@ -45,11 +58,71 @@ class RegionalBucket:
         return f"{self.bucket}.s3.{self.region}.amazonaws.com"
 
 
+@dataclass(frozen=True)
+class StoredVersion:
+    """One version of one key in one Region's bucket, in write order (`sequence`)."""
+
+    sequence: int
+    region: str
+    key: str
+    version_id: str  # as S3 shows it: the id given where the version was first written
+    moto_id: str  # moto's id for this Region's copy
+    delete_marker: bool
+    replica_of: Optional[str] = None  # source Region when replication (or a backfill) wrote it
+
+
+class VersionLedger:
+    """What each Region's bucket holds, in write order, and the version-id translation in both directions."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._versions: List[StoredVersion] = []
+        self._to_moto: Dict[Tuple[str, str], str] = {}
+        self._to_s3: Dict[Tuple[str, str], str] = {}
+
+    def record(self, region: str, key: str, version_id: Optional[str], moto_id: str, delete_marker: bool = False,
+               replica_of: Optional[str] = None) -> StoredVersion:
+        with self._lock:
+            stored = StoredVersion(len(self._versions) + 1, region, key, version_id or moto_id, moto_id,
+                                   delete_marker, replica_of)
+            self._versions.append(stored)
+            self._to_moto[(region, stored.version_id)] = moto_id
+            self._to_s3[(region, moto_id)] = stored.version_id
+            return stored
+
+    def to_moto(self, region: str, version_id: str) -> str:
+        with self._lock:
+            return self._to_moto.get((region, version_id), version_id)
+
+    def to_s3(self, region: str, moto_id: str) -> str:
+        with self._lock:
+            return self._to_s3.get((region, moto_id), moto_id)
+
+    def versions(self, region: Optional[str] = None) -> List[StoredVersion]:
+        with self._lock:
+            return [v for v in self._versions if region is None or v.region == region]
+
+    def holds(self, region: str, version_id: str) -> bool:
+        with self._lock:
+            return (region, version_id) in self._to_moto
+
+
+def access_denied() -> S3Refusal:
+    return S3Refusal(403, "AccessDenied", "Access Denied")
+
+
+# Client authentication headers: replaced by the stand-in's own signature towards moto.
+_CLIENT_AUTH = ("authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "x-amz-region-set")
+
+
 class BucketServers:
     def __init__(self, regions: Sequence[str], bucket_prefix: str = "mrap-edge-demo") -> None:
         self.regions = tuple(regions)
         self.bucket_prefix = bucket_prefix
         self.buckets: Dict[str, RegionalBucket] = {}
+        self.ledger = VersionLedger()
+        self._clients: Dict[str, object] = {}
+        self._clients_lock = threading.Lock()
         self._servers: List[ThreadedMotoServer] = []
         # moto's backend outlives a server in the same process (another stack, another test): fresh names each time.
         self._suffix = secrets.token_hex(3)
@@ -70,8 +143,15 @@ class BucketServers:
         for server in self._servers:
             server.stop()
         self._servers.clear()
+        self._clients.clear()
 
-    def client(self, region: str):  # -> botocore S3 client for that Region's server
+    def client(self, region: str):  # -> botocore S3 client for that Region's server (one per Region, thread-safe)
+        with self._clients_lock:
+            if region not in self._clients:
+                self._clients[region] = self._new_client(region)
+            return self._clients[region]
+
+    def _new_client(self, region: str):
         bucket = self.buckets[region]
         return boto3.client(
             "s3",
@@ -89,27 +169,87 @@ class BucketServers:
         s3.create_bucket(Bucket=bucket.bucket, **extra)
         s3.put_bucket_versioning(Bucket=bucket.bucket, VersioningConfiguration={"Status": "Enabled"})
 
-    def seed(self, objects: Optional[Mapping[str, bytes]] = None) -> int:
-        """Put the samples in every bucket (replication) and each bucket's own probe; returns objects written."""
+    def seed(self, objects: Optional[Mapping[str, bytes]] = None, regions: Optional[Sequence[str]] = None) -> int:
+        """Put the samples in the buckets of `regions` (default: every Region; each write gets its own version id,
+        as writes made outside replication do) and each bucket's own probe; returns objects written."""
         objects = sample_objects() if objects is None else objects
         written = 0
         for region, bucket in self.buckets.items():
-            s3 = self.client(region)
-            for key, body in objects.items():
-                s3.put_object(Bucket=bucket.bucket, Key=key, Body=body, ContentType=_content_type(key))
-                written += 1
-            s3.put_object(
-                Bucket=bucket.bucket, Key=PROBE_KEY, Body=probe_body(bucket.bucket, region),
-                ContentType="application/json", CacheControl="no-store",
-            )
+            if regions is None or region in regions:
+                for key, body in objects.items():
+                    self.put(region, key, body, content_type=_content_type(key))
+                    written += 1
+            self.put(region, PROBE_KEY, probe_body(bucket.bucket, region), cache_control="no-store",
+                     content_type="application/json")
             written += 1
         return written
 
-    def put(self, region: str, key: str, body: bytes, cache_control: Optional[str] = None) -> str:
-        """Write one object to one Region only (not replicated); returns its version id."""
+    def put(self, region: str, key: str, body: bytes, cache_control: Optional[str] = None,
+            content_type: Optional[str] = None, version_id: Optional[str] = None,
+            replica_of: Optional[str] = None) -> str:
+        """Write one object to one Region only (replication is `replication.Replication`); returns its version id
+        as S3 shows it: `version_id` when given (a replica keeps its source's), else the one moto gave."""
         extra = {"CacheControl": cache_control} if cache_control else {}
+        if content_type:
+            extra["ContentType"] = content_type
         response = self.client(region).put_object(Bucket=self.buckets[region].bucket, Key=key, Body=body, **extra)
-        return str(response["VersionId"])
+        return self.ledger.record(region, key, version_id, str(response["VersionId"]), replica_of=replica_of).version_id
+
+    def delete(self, region: str, key: str, version_id: Optional[str] = None, replica_of: Optional[str] = None) -> str:
+        """A simple DELETE on a versioned bucket: a new delete marker; returns its version id as S3 shows it."""
+        response = self.client(region).delete_object(Bucket=self.buckets[region].bucket, Key=key)
+        return self.ledger.record(region, key, version_id, str(response["VersionId"]), delete_marker=True,
+                                  replica_of=replica_of).version_id
+
+    def read_version(self, region: str, key: str, version_id: str) -> Tuple[bytes, Dict[str, str]]:
+        """One stored version's bytes and the headers a copy keeps (Content-Type, Cache-Control)."""
+        response = self.client(region).get_object(Bucket=self.buckets[region].bucket, Key=key,
+                                                  VersionId=self.ledger.to_moto(region, version_id))
+        kept = {name: response[field] for name, field in (("content_type", "ContentType"),
+                                                          ("cache_control", "CacheControl")) if response.get(field)}
+        return response["Body"].read(), kept
+
+    def serve(
+        self, region: str, method: str, target: str, headers: Sequence[Tuple[str, str]], timeout_s: float = 30.0
+    ) -> Tuple[int, List[Tuple[str, str]], bytes]:
+        """An authorised request for `target` (path and query as on the wire) answered by the Region's bucket as
+        S3 would answer a reader without s3:ListBucket; `headers` lose the client's authentication."""
+        bucket = self.buckets[region]
+        path, _, query = target.partition("?")
+        moto_target = f"/{bucket.bucket}{path}"
+        if query:
+            moto_target += "?" + "&".join(self._moto_pair(region, pair) for pair in query.split("&"))
+        moto_host = f"{bucket.host}:{bucket.port}"
+        kept = [(n, v) for n, v in headers if n.lower() not in _CLIENT_AUTH and n.lower() not in HOP_BY_HOP
+                and n.lower() not in ("host", "x-amz-cf-id")]
+        signed = signed_s3_headers(method, moto_host, moto_target, kept, bucket.region, BACKEND_CREDENTIALS)
+        status, _reason, response_headers, body = send((bucket.host, bucket.port), method, moto_target, signed,
+                                                       timeout_s)
+        if status == 404:
+            refusal = access_denied()
+            return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
+        cleaned: List[Tuple[str, str]] = []
+        for name, value in response_headers:
+            lower = name.lower()
+            if lower in HOP_BY_HOP or lower in ("date", "access-control-allow-origin"):
+                continue
+            if lower == "server":
+                value = "AmazonS3"
+            elif lower == "x-amz-version-id":
+                value = self.ledger.to_s3(region, value)
+            cleaned.append((name, value))
+        return status, cleaned, body
+
+
+    def _moto_pair(self, region: str, pair: str) -> str:
+        name, equals, value = pair.partition("=")
+        if name != "versionId" or not equals:
+            return pair  # verbatim: the signature towards moto is computed on what is sent
+        return f"versionId={quote(self.ledger.to_moto(region, unquote(value)), safe='')}"
+
+
+def error_headers(refusal: S3Refusal) -> List[Tuple[str, str]]:
+    return [("Content-Type", "application/xml"), ("x-amz-request-id", refusal.request_id), ("Server", "AmazonS3")]
 
 
 def _content_type(key: str) -> str:

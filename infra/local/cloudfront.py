@@ -136,6 +136,11 @@ class CloudFrontStandIn:
             self.served.clear()
             self._cache.clear()
 
+    def clear_cache(self) -> None:
+        """Empty every POP's cache (records are kept)."""
+        with self._lock:
+            self._cache.clear()
+
     # --- one viewer request -------------------------------------------------------------------------------------
     def serve(self, pop_region: str, viewer: ViewerRequest) -> Tuple[int, List[Tuple[str, str]], bytes]:
         started = time.perf_counter()

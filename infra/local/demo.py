@@ -2,7 +2,11 @@
 (SigV4A checked like S3) -> the nearest Region's bucket, for clients in London and Ohio.
 
     python -m infra.local.demo [--check] [--zip PATH] [--client-region R ...] [--count N] [--record DIR]
-                               [--signed-urls]
+                               [--signed-urls] [--brownfield] [--latency] [--replication-lag S]
+
+--brownfield: London's bucket holds the objects and Ohio's starts empty; the demo shows the Houston colleague's
+first deploy (Ohio passive, the backfill with its progress, Ohio active). --latency: the modelled network delay is
+slept, and a table compares a presigned URL to the London bucket with CloudFront, for London and Houston.
 
 Without --check it stays up until Ctrl-C. With --check it runs the Region check and exits: PASS (0) when every
 client was served by its nearest Region's bucket and every Region saw verified signatures, FAIL (1) otherwise.
@@ -28,10 +32,11 @@ from signedlinks.keys import generate_key_pair
 
 from .invoker import REPO_ROOT
 from .probe import ProbeResult, curl_probe, format_table
-from .regions import POPS
+from .regions import HOUSTON, POPS
 from .samples import PROBE_KEY
 from .stack import LocalStack, StackOptions
 from .template import DistributionSettings, load_settings
+from .stories import LONDON, brownfield_story, latency_table
 
 __all__ = ["main"]
 
@@ -46,12 +51,22 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="where a client is (repeatable; default: eu-west-2 and us-east-2)")
     parser.add_argument("--region", action="append", dest="regions",
                         help="a Region with a bucket behind the MRAP (repeatable; default: eu-west-2 and us-east-2)")
-    parser.add_argument("--failover-region", default="us-east-2", help="the origin group's secondary bucket")
+    parser.add_argument("--failover-region", default=None,
+                        help="the origin group's secondary bucket (default: us-east-2; with --brownfield the first "
+                             "Region, which holds the data, as the template's first bucket)")
     parser.add_argument("--count", type=int, default=3, help="requests per client in the Region check")
     parser.add_argument("--record", type=Path, metavar="DIR", help="write every origin-request event as JSON here")
     parser.add_argument("--template", type=Path, help="distribution settings (default: cloudformation.template)")
     parser.add_argument("--signed-urls", action="store_true",
                         help="require CloudFront signed URLs/cookies, with a throwaway key pair for this run")
+    parser.add_argument("--brownfield", action="store_true",
+                        help="the first Region's bucket holds the objects, the others start empty and passive "
+                             "until the backfill; shows the Houston colleague's story")
+    parser.add_argument("--latency", action="store_true",
+                        help="sleep the modelled network round trips and print the presigned-URL vs CloudFront "
+                             "table (figures are modelled, not measured)")
+    parser.add_argument("--replication-lag", type=float, default=0.0, metavar="SECONDS",
+                        help="how long after a write replication copies it to the other buckets (default 0)")
     return parser.parse_args(argv)
 
 
@@ -62,18 +77,32 @@ def _say(message: str) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _arguments(argv)
     regions = tuple(args.regions or ("eu-west-2", "us-east-2"))
+    stories = args.brownfield or args.latency
+    if args.signed_urls and stories:  # the stories' requests are unsigned links, as the app's are before the change
+        sys.stderr.write("make demo: error: --signed-urls does not go with --brownfield or --latency\n")
+        return 2
     signing = _throwaway_signing(args.template) if args.signed_urls else None
+    clients = tuple(args.client_region or regions)
+    if stories:  # the stories' colleagues are in London and Houston
+        clients += tuple(c for c in (LONDON, HOUSTON) if c not in clients)
     options = StackOptions(
         regions=regions,
-        client_regions=tuple(args.client_region or regions),
-        failover_region=args.failover_region,
+        client_regions=clients,
+        failover_region=args.failover_region or (regions[0] if args.brownfield else "us-east-2"),
         zip_path=args.zip,
         template=args.template,
         record_dir=args.record,
         settings=signing[0] if signing else None,
+        brownfield=args.brownfield,
+        network_delay=args.latency,
+        replication_lag_s=args.replication_lag,
     )
     _say("mrap-edge local demo: curl -> CloudFront stand-in -> edge function -> MRAP stand-in -> regional bucket")
-    stack = LocalStack(options, progress=_say)
+    try:
+        stack = LocalStack(options, progress=_say)
+    except ValueError as error:  # options no stack can start from: one line, as for other bad input
+        sys.stderr.write(f"make demo: error: {error}\n")
+        return 2
     try:
         stack.start()  # stops what it started if it fails or is interrupted
     except KeyboardInterrupt:
@@ -87,7 +116,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _print_curl_commands(stack)
         if signing:
             _print_signed_curl_commands(stack, signing[1], signing[2])
-        passed = _region_check(stack, args.count, signing[1] if signing else None)
+        told = True
+        if args.brownfield:
+            told &= brownfield_story(stack, _say)
+        if stories:
+            told &= latency_table(stack, _say)
+        passed = _region_check(stack, args.count, signing[1] if signing else None) and told
         _print_numbers(stack)
         _say("PASS" if passed else "FAIL")
         if args.check:
@@ -185,7 +219,8 @@ def _print_numbers(stack: LocalStack) -> None:
     assert stack.mrap is not None and stack.cloudfront is not None
     _say("\nMRAP stand-in (S3's checks, per Region):")
     for region, counts in stack.mrap.counts.items():
-        _say(f"  {region}: signature verified {counts.verified}, refused {counts.refused}")
+        _say(f"  {region}: signature verified {counts.verified} (of which 403 AccessDenied {counts.denied}), "
+             f"refused {counts.refused}")
     invocations = [i for i in stack.cloudfront.invocations if i.outcome == "ok"]
     if invocations:
         times = sorted(i.ms for i in invocations)

@@ -2,9 +2,14 @@
 
 Every request is checked by the independent verifier (`infra.local.s3verifier`, shared with the tests, no awscrt):
 SigV4A, every x-amz-* header signed, X-Amz-Region-Set covering the Region it is routed to, X-Amz-Date within
-15 minutes, Host = the MRAP alias. A refusal is S3's status and error XML. An accepted request is sent path-style
-to the chosen Region's moto server; its MRAP signature means nothing to moto, so the stand-in drops the client's
-authentication headers and signs the forwarded request with SigV4 for moto instead.
+15 minutes, Host = the MRAP alias. Then S3's authorisation: the action (s3:GetObject, or s3:GetObjectVersion with
+a versionId) must be allowed by the template's role policy and MRAP policy (`access.Access.through_mrap`). A
+refusal is S3's status and error XML. An accepted request goes to the chosen Region's bucket as S3 answers a
+reader (`BucketServers.serve`: version ids as replication keeps them, a key missing from that bucket is 403
+AccessDenied); the MRAP routes by proximity and the routes' traffic dials, never by key.
+
+With the network model on (`latency.NetworkModel`), each request waits one round trip between the POP it came
+from and the Region it was routed to.
 
 The client's location is not a header (S3 would refuse an unsigned x-amz-* one and other headers are signed or
 not up to the client): like the Global Accelerator edges an MRAP is reached through, the stand-in listens on one
@@ -15,20 +20,19 @@ from __future__ import annotations
 import datetime
 import threading
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
-from xml.sax.saxutils import escape
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
 
-from .buckets import BACKEND_CREDENTIALS, RegionalBucket
+from .access import Access
+from .buckets import BucketServers, access_denied, error_headers
 from .httpserver import RegionalListeners, RequestHandler
+from .iam import Principal
+from .latency import NetworkModel
 from .regions import RoutingState
-from .wire import HOP_BY_HOP, send, signed_s3_headers
 
 __all__ = ["Received", "MrapStandIn"]
 
-# Client authentication headers: checked here, then replaced by the stand-in's own signature towards moto.
-_CLIENT_AUTH = ("authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "x-amz-region-set")
 _FORCED = {
     503: ("SlowDown", "Please reduce your request rate."),
     500: ("InternalError", "We encountered an internal error. Please try again."),
@@ -64,23 +68,33 @@ class _Handler(RequestHandler):
 
 @dataclass
 class _Counts:
-    verified: int = 0
-    refused: int = 0
+    verified: int = 0  # signature good (then served, or denied by the policies)
+    refused: int = 0  # signature or request refused
+    denied: int = 0  # signature good, 403 AccessDenied: not allowed by the policies, or a key the bucket lacks
 
 
 class MrapStandIn:
     def __init__(
         self,
         host: str,
-        buckets: Dict[str, RegionalBucket],
+        servers: BucketServers,
         credentials: Sequence[Credentials],
         client_regions: Sequence[str],
         clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.timezone.utc),
         timeout_s: float = 30.0,
+        access: Optional[Access] = None,
+        principals: Optional[Mapping[str, Principal]] = None,
+        network: Optional[NetworkModel] = None,
+        dials: Optional[Mapping[str, int]] = None,
     ) -> None:
+        buckets = servers.buckets
         self.host = host
+        self.servers = servers
         self.buckets = buckets
-        self.routing = RoutingState(buckets)
+        self.access = access  # None: no authorisation step (only for tests of the signature checks)
+        self.principals = dict(principals or {})  # access key id -> who S3 takes the caller to be
+        self.network = network or NetworkModel()
+        self.routing = RoutingState(buckets, dials)
         self.forced_status: Optional[int] = None  # 500/503: answer every accepted request with that S3 error
         self.received: List[Received] = []
         self.counts: Dict[str, _Counts] = {region: _Counts() for region in buckets}
@@ -116,45 +130,36 @@ class MrapStandIn:
             refusal = S3Refusal(503, "ServiceUnavailable",
                                 "No Region behind the Multi-Region Access Point is available.")
             return self._refuse(client_region, method, target, headers, None, refusal)
+        self.network.wait(client_region, region)  # the round trip from the POP to the Region routed to
         try:
             verified = self._verifiers[region].verify(method=method, target=target, headers=headers, body=body)
         except S3Refusal as refusal:
             return self._refuse(client_region, method, target, headers, region, refusal)
         bucket = self.buckets[region]
+        if self.access is not None:
+            principal = self.principals.get(verified.access_key_id)
+            if principal is None or not self.access.through_mrap(principal, method, target):
+                return self._refuse(client_region, method, target, headers, region, access_denied(), verified=True)
         if self.forced_status is not None:
             code, message = _FORCED.get(self.forced_status, ("InternalError", "Forced failure."))
             refusal = S3Refusal(self.forced_status, code, message)
             self._record(client_region, method, target, headers, region, bucket.bucket, True, refusal.status,
                          refusal.code, verified.algorithm)
-            return refusal.status, _xml_headers(refusal), refusal.to_xml()
-        status, reason, response_headers, response_body = self._forward(bucket, method, target, headers, body)
-        self._record(client_region, method, target, headers, region, bucket.bucket, True, status, None,
-                     verified.algorithm)
+            return refusal.status, error_headers(refusal), refusal.to_xml()
+        status, response_headers, response_body = self.servers.serve(region, method, target, headers,
+                                                                      self._timeout_s)
+        self._record(client_region, method, target, headers, region, bucket.bucket, True, status,
+                     "AccessDenied" if status == 403 else None, verified.algorithm)
         return status, response_headers, response_body
-
-    def _forward(
-        self, bucket: RegionalBucket, method: str, target: str, headers: List[Tuple[str, str]], body: bytes
-    ) -> Tuple[int, str, List[Tuple[str, str]], bytes]:
-        # Path-style at the Region's endpoint: /<bucket>/<key as sent, already in S3's canonical form>.
-        moto_target = f"/{bucket.bucket}{target}"
-        moto_host = f"{bucket.host}:{bucket.port}"
-        kept = [(n, v) for n, v in headers if n.lower() not in _CLIENT_AUTH and n.lower() not in HOP_BY_HOP
-                and n.lower() not in ("host", "x-amz-cf-id")]
-        signed = signed_s3_headers(method, moto_host, moto_target, kept, bucket.region, BACKEND_CREDENTIALS)
-        status, reason, response_headers, response_body = send(
-            (bucket.host, bucket.port), method, moto_target, signed, self._timeout_s
-        )
-        cleaned = [(n, "AmazonS3" if n.lower() == "server" else v) for n, v in response_headers
-                   if n.lower() not in HOP_BY_HOP and n.lower() not in ("date", "access-control-allow-origin")]
-        return status, reason, cleaned, response_body
 
     def _refuse(
         self, client_region: str, method: str, target: str, headers: List[Tuple[str, str]], region: Optional[str],
-        refusal: S3Refusal,
+        refusal: S3Refusal, verified: bool = False,
     ) -> Tuple[int, List[Tuple[str, str]], bytes]:
         bucket = self.buckets[region].bucket if region else None
-        self._record(client_region, method, target, headers, region, bucket, False, refusal.status, refusal.code, None)
-        return refusal.status, _xml_headers(refusal), refusal.to_xml()
+        self._record(client_region, method, target, headers, region, bucket, verified, refusal.status, refusal.code,
+                     None)
+        return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
 
     def _record(
         self, client_region: str, method: str, target: str, headers: List[Tuple[str, str]], region: Optional[str],
@@ -168,13 +173,6 @@ class MrapStandIn:
                 counts = self.counts[region]
                 if verified:
                     counts.verified += 1
+                    counts.denied += error_code == "AccessDenied"
                 else:
                     counts.refused += 1
-
-
-def _xml_headers(refusal: S3Refusal) -> List[Tuple[str, str]]:
-    return [
-        ("Content-Type", "application/xml"),
-        ("x-amz-request-id", escape(refusal.request_id)),
-        ("Server", "AmazonS3"),
-    ]

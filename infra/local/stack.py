@@ -1,5 +1,8 @@
-"""The whole local request path, started and stopped as one: regional buckets, the MRAP stand-in, the function's
-workers and the CloudFront stand-in, wired together with a local "DNS" (origin domain → 127.0.0.1 port)."""
+"""The whole local request path, started and stopped as one: regional buckets (with replication between them), the
+MRAP stand-in (SigV4A, then the template's policies), the failover bucket's endpoint (SigV4, then the bucket policy
+deploy writes), the function's workers and the CloudFront stand-in, wired together with a local "DNS" (origin
+domain → 127.0.0.1 port). `StackOptions` says which situation to start from: greenfield or brownfield, the deploy
+rule for Regions still being backfilled, the replication lag and the modelled network delay."""
 from __future__ import annotations
 
 import secrets
@@ -7,7 +10,7 @@ import string
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.credentials import Credentials as BotocoreCredentials
 
@@ -15,12 +18,17 @@ from infra.aws import error_pages
 from infra.aws.regions import Bucket
 from infra.local.s3verifier import Credentials as VerifierCredentials
 
+from .access import CLOUDFRONT, Access, StackIdentities
+from .bucket_endpoint import BucketEndpoint, Caller
 from .buckets import BucketServers, RegionalBucket
 from .cloudfront import CloudFrontStandIn
+from .iam import Principal
 from .invoker import AwsCredentials, FunctionInvoker
+from .latency import NetworkModel
 from .mrap import MrapStandIn
-from .regions import POPS
-from .template import DistributionSettings, load_settings
+from .regions import BUCKET_REGIONS, POPS
+from .replication import BackfillJob, Replication
+from .template import TEMPLATE_FILE, DistributionSettings, load_settings
 
 __all__ = ["StackOptions", "LocalStack", "new_credentials"]
 
@@ -42,6 +50,18 @@ class StackOptions:
     function_timeout_s: float = 30.0  # Lambda@Edge's limit for origin-request functions
     bucket_prefix: str = "mrap-edge-demo"
     seed: bool = True
+    # The user's data is in the first Region's bucket. Greenfield: replicated since the first write, so every
+    # bucket holds every object with the same version ids. Brownfield: the other buckets start empty (their probe
+    # only), as after a first deploy on an existing bucket, until `LocalStack.backfill()`.
+    brownfield: bool = False
+    # The deploy rule: a Region whose bucket does not hold every object stays passive (traffic dial 0) until its
+    # backfill completes. False shows what the rule prevents: an active, empty Region answering 403.
+    passive_until_backfilled: bool = True
+    replication_lag_s: float = 0.0  # new writes reach the other buckets this long after (0: before put returns)
+    network_delay: bool = False  # sleep the modelled round trips (latency.py); off keeps tests and load tests fast
+    # The template whose role and MRAP policies the MRAP stand-in enforces (a parsed document, for tests);
+    # default: `template`, else the project's cloudformation.template.
+    policy_template: Optional[Mapping[str, Any]] = None
 
 
 def new_credentials() -> AwsCredentials:
@@ -60,6 +80,10 @@ class LocalStack:
             if region not in POPS:
                 raise ValueError(f"unable to place a client: no edge location for Region {region} "
                                  f"(known: {', '.join(POPS)})")
+        for region in options.regions:
+            if region not in BUCKET_REGIONS:
+                raise ValueError(f"unable to place a bucket in {region}: not a Region with an edge location here "
+                                 f"(known: {', '.join(BUCKET_REGIONS)})")
         if options.failover_region not in options.regions:
             raise ValueError(f"unable to use failover Region {options.failover_region}: not in {options.regions}")
         self.options = options
@@ -68,6 +92,13 @@ class LocalStack:
         self.timings: Dict[str, float] = {}
         self._progress = progress or (lambda message: None)
         self.buckets = BucketServers(options.regions, options.bucket_prefix)
+        self.network = NetworkModel(enabled=options.network_delay)
+        self.oac_credentials = new_credentials()  # CloudFront's own, for origin access control
+        self.data_region = options.regions[0]
+        self.replication: Optional[Replication] = None
+        self.access: Optional[Access] = None
+        self.failover_endpoint: Optional[BucketEndpoint] = None
+        self.backfills: List[BackfillJob] = []
         self.mrap: Optional[MrapStandIn] = None
         self.cloudfront: Optional[CloudFrontStandIn] = None
         self.invokers: Dict[str, FunctionInvoker] = {}
@@ -99,30 +130,67 @@ class LocalStack:
         buckets = self.buckets.start()
         self._stoppers.append(self.buckets.stop)
         self._done("buckets", t, ", ".join(f"{b.region}={b.endpoint} ({b.bucket})" for b in buckets.values()))
+        self.replication = Replication(self.buckets, lag_s=options.replication_lag_s)
+        self._stoppers.append(self.replication.stop)
         if options.seed:
-            t = self._step("seed", "uploading sample images and per-bucket probe objects")
-            count = self.buckets.seed()
+            empty = [r for r in options.regions if r != self.data_region]
+            t = self._step("seed", f"uploading sample images to {self.data_region} and per-bucket probe objects"
+                           + (f"; {', '.join(empty)} start empty (brownfield)" if options.brownfield else ""))
+            count = self.buckets.seed(regions=(self.data_region,))
+            if not options.brownfield:
+                count += self.replication.backfill(self.data_region).run().succeeded
             self._done("seed", t, f"{count} objects")
         failover = buckets[options.failover_region]
         # The page the distribution's custom error responses serve, written by the deploy tooling's own function.
         error_pages.ensure_error_page(lambda service, region: self.buckets.client(region),
                                       Bucket(failover.bucket, failover.region), lambda message: None)
         self.settings = self.settings.with_failover_domain(failover.virtual_host)
-        t = self._step("mrap", "starting the MRAP stand-in (SigV4A verified per request)")
+        identities = StackIdentities(
+            mrap_alias=self.settings.primary.domain_name.split(".accesspoint.", 1)[0],
+            bucket_names=tuple(buckets[r].bucket for r in options.regions),
+        )
+        self.access = self._access(identities)
+        role = Principal("AWS", identities.role_arn)
+        t = self._step("mrap", "starting the MRAP stand-in (SigV4A verified, then the template's role and MRAP "
+                               "policies, per request)")
         self.mrap = MrapStandIn(
             host=self.settings.primary.domain_name,
-            buckets=buckets,
+            servers=self.buckets,
             credentials=[VerifierCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
                                              self.credentials.session_token)],
             client_regions=options.client_regions,
+            access=self.access,
+            principals={self.credentials.access_key_id: role},
+            network=self.network,
+            dials=self.initial_dials(),
         )
         self.mrap.start()
         self._stoppers.append(self.mrap.stop)
-        self._done("mrap", t, ", ".join(f"{r}=127.0.0.1:{a[1]}" for r, a in self.mrap.addresses.items()))
+        self._done("mrap", t, ", ".join(f"{r}=127.0.0.1:{a[1]}" for r, a in self.mrap.addresses.items())
+                   + "; routes " + ", ".join(f"{r} {d}" for r, d in self.mrap.routing.current.dials))
+        t = self._step("failover-bucket", f"starting the {options.failover_region} bucket's endpoint for the "
+                                          f"failover origin (SigV4, then the bucket policy deploy writes)")
+        oac = self.oac_credentials
+        self.failover_endpoint = BucketEndpoint(
+            region=options.failover_region,
+            buckets=self.buckets,
+            access=self.access,
+            callers=[
+                Caller(VerifierCredentials(oac.access_key_id, oac.secret_access_key, oac.session_token), CLOUDFRONT,
+                       {"aws:SourceArn": identities.distribution_arn}),
+                Caller(VerifierCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
+                                           self.credentials.session_token), role, {}),
+            ],
+            pops=options.client_regions,
+            network=self.network,
+        )
+        self.failover_endpoint.start()
+        self._stoppers.append(self.failover_endpoint.stop)
+        self._done("failover-bucket", t)
         code = f"zip {options.zip_path.name}" if options.zip_path else "source tree"
         t = self._step("function", f"starting the function ({code}) in one worker per edge Region")
         for region in options.client_regions:
-            invoker = FunctionInvoker(self.credentials, region=region, zip_path=options.zip_path,
+            invoker = FunctionInvoker(self.credentials, region=POPS[region].region, zip_path=options.zip_path,
                                       timeout_s=options.function_timeout_s)
             self.invokers[region] = invoker
             self._stoppers.append(invoker.stop)
@@ -134,8 +202,9 @@ class LocalStack:
             invokers=self.invokers,
             resolve=self._resolver(failover),
             failover_region=options.failover_region,
-            oac_credentials=BotocoreCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
-                                                self.credentials.session_token),
+            oac_credentials=BotocoreCredentials(self.oac_credentials.access_key_id,
+                                                self.oac_credentials.secret_access_key,
+                                                self.oac_credentials.session_token),
             record_dir=options.record_dir,
         )
         self.cloudfront.start()
@@ -151,11 +220,43 @@ class LocalStack:
             host = host.lower().split(":", 1)[0]
             if host == mrap_host and self.mrap is not None:
                 return self.mrap.addresses[pop_region]  # the MRAP entry nearest the POP
-            if host == failover.virtual_host:
-                return failover.host, failover.port
+            if host == failover.virtual_host and self.failover_endpoint is not None:
+                return self.failover_endpoint.addresses[pop_region]  # the bucket's endpoint, seen from the POP
             return None
 
         return resolve
+
+    def _access(self, identities: StackIdentities) -> Access:
+        options = self.options
+        if options.policy_template is not None:
+            return Access(options.policy_template, identities, options.regions)
+        path = options.template or TEMPLATE_FILE
+        try:
+            return Access.from_file(path, identities, options.regions)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"unable to read the access policies from {path}: {error}") from None
+
+    def initial_dials(self) -> Dict[str, int]:
+        """The routes a deploy leaves: with the deploy rule, brownfield Regions without the data are passive."""
+        if self.options.brownfield and self.options.passive_until_backfilled:
+            return {region: 0 for region in self.options.regions if region != self.data_region}
+        return {}
+
+    def backfill(self, task_delay_s: float = 0.0, start: bool = True) -> BackfillJob:
+        """The backfill deploy starts (S3 Batch Replication) from the data Region's bucket to the others; when it
+        completes with no failed task, each destination Region becomes active, as the deploy rule says."""
+        assert self.replication is not None and self.mrap is not None
+        job = self.replication.backfill(self.data_region, task_delay_s=task_delay_s)
+        routing = self.mrap.routing
+
+        def activate(finished: BackfillJob) -> None:
+            if finished.failed == 0 and self.options.passive_until_backfilled:
+                for region in finished.destinations:
+                    routing.set_dial(region, 100, configured=True)
+
+        job.on_complete(activate)
+        self.backfills.append(job)
+        return job.start() if start else job
 
     def stop(self) -> None:
         while self._stoppers:
@@ -182,6 +283,8 @@ class LocalStack:
         self.mrap.routing.reset()
         self.mrap.forced_status = None
         self.mrap.clear()
+        if self.failover_endpoint is not None:
+            self.failover_endpoint.clear()
         self.cloudfront.clear()
         self.cloudfront.settings = self.settings
         self.cloudfront.cache_ttl = self.settings.default_ttl

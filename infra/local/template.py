@@ -7,6 +7,10 @@ header/query-string whitelists and TTL of resources `CachePolicy` and `OriginReq
 parameter's Default (a CommaDelimitedList to its items) and `Fn::Sub`/`Fn::Join`/`Fn::Split` are evaluated when
 everything in them resolves; anything else (for example the failover bucket's `Fn::GetAtt`) is ignored and the
 built-in default below is used instead.
+
+`access_policies` reads, for the local stack's access checks, the function role's and the MRAP's policies as they
+would be deployed: every intrinsic resolved with the stand-in's account and names (`DeployedNames`), or an error.
+`trusted_keys_from_template` reads the signed-URL key group of the default behaviour.
 """
 from __future__ import annotations
 
@@ -28,6 +32,9 @@ __all__ = [
     "load_settings",
     "settings_from_template",
     "trusted_keys_from_template",
+    "DeployedNames",
+    "AccessPolicies",
+    "access_policies",
 ]
 
 TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "cloudformation.template"
@@ -354,3 +361,150 @@ def trusted_keys_from_template(template: Mapping[str, Any],
             if isinstance(pem, str) and pem.strip():
                 keys.append((local_public_key_id(pem), pem.strip() + "\n"))
     return tuple(keys)
+# --- the template's access policies, as deployed for the local stack ---------------------------------------------
+
+_NO_VALUE = object()  # Ref AWS::NoValue: the property or list item is left out
+
+
+@dataclass(frozen=True)
+class DeployedNames:
+    """What CloudFormation knows once the stack exists, for the local stand-in's account: parameter values (over
+    the Defaults), what `Ref` gives for resources and what `Fn::GetAtt` gives for their attributes."""
+
+    account_id: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    refs: Mapping[str, str] = field(default_factory=dict)
+    attributes: Mapping[Tuple[str, str], str] = field(default_factory=dict)
+    region: str = "us-east-1"
+    partition: str = "aws"
+    # The function's name is made from the stack id's UUID (a name of its own per stack).
+    stack_id: str = "arn:aws:cloudformation:us-east-1:000000000000:stack/mrap-edge/8f2d51a0-9a3b-11f0-8de9-0242ac120002"
+
+
+@dataclass(frozen=True)
+class AccessPolicies:
+    """The function role's inline policies (name, document) and the MRAP policy, resolved."""
+
+    role: Tuple[Tuple[str, Mapping[str, Any]], ...]
+    mrap: Mapping[str, Any]
+
+
+def access_policies(template: Mapping[str, Any], names: DeployedNames) -> AccessPolicies:
+    """Resolve resources `FunctionRole` (its `Policies`) and `MrapPolicy` (its `Policy`) of the template.
+
+    Every intrinsic must resolve (Ref, Fn::Sub, Fn::GetAtt, Fn::If with the template's Conditions, Fn::Equals,
+    Fn::Not, Fn::And, Fn::Or, Fn::Select, Fn::Split, Fn::Join, AWS::NoValue): an unknown one raises ValueError
+    rather than letting the stand-in run with a policy other than the one that would be deployed."""
+    resolver = _DeployedResolver(template, names)
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    role = resources.get("FunctionRole")
+    mrap_policy = resources.get("MrapPolicy")
+    if not isinstance(role, Mapping) or not isinstance(mrap_policy, Mapping):
+        raise ValueError("unable to read access policies: the template has no FunctionRole or no MrapPolicy")
+    try:
+        policies = resolver.resolve((role.get("Properties") or {}).get("Policies") or [])
+        document = resolver.resolve((mrap_policy.get("Properties") or {}).get("Policy") or {})
+    except _Unresolved as error:
+        raise ValueError(f"unable to resolve the template's access policies: {error}") from None
+    role_policies = tuple((str(p.get("PolicyName")), p.get("PolicyDocument") or {}) for p in policies)
+    return AccessPolicies(role=role_policies, mrap=document)
+
+
+class _DeployedResolver(_Resolver):
+    """Every intrinsic the template's policies use, with the deployed names; nothing left unresolved."""
+
+    def __init__(self, template: Mapping[str, Any], names: DeployedNames) -> None:
+        super().__init__(template.get("Parameters") or {})
+        self.names = names
+        self.conditions: Mapping[str, Any] = template.get("Conditions") or {}
+
+    def resolve(self, node: Any) -> Any:
+        value = self._eval(node)
+        return None if value is _NO_VALUE else value
+
+    def _eval(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [v for v in (self._eval(item) for item in node) if v is not _NO_VALUE]
+        if not isinstance(node, Mapping):
+            return node
+        if len(node) == 1:
+            (name, arg), = node.items()
+            if name == "Ref":
+                return self._ref(arg)
+            if name == "Fn::GetAtt":
+                logical, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
+                return self._attribute(logical, attribute)
+            if name == "Fn::If":
+                return self._eval(arg[1] if self._condition(arg[0]) else arg[2])
+            if name == "Fn::Select":
+                return self._eval(arg[1])[int(self._eval(arg[0]))]
+            if name == "Fn::Join":
+                return str(arg[0]).join(str(v) for v in self._eval(arg[1]))
+            if name == "Fn::Split":
+                return str(self._eval(arg[1])).split(arg[0])
+            if name == "Fn::Sub":
+                return self._sub(arg)
+            if name in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"):
+                return self._boolean(node)
+            if name.startswith("Fn::"):
+                raise _Unresolved(f"{name} {json.dumps(arg)[:60]}")
+        out = {key: self._eval(value) for key, value in node.items()}
+        return {key: value for key, value in out.items() if value is not _NO_VALUE}
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {"AWS::AccountId": self.names.account_id, "AWS::Partition": self.names.partition,
+                  "AWS::Region": self.names.region, "AWS::URLSuffix": "amazonaws.com",
+                  "AWS::StackId": self.names.stack_id}
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.names.refs:
+            return self.names.refs[name]
+        if name in self.names.parameters:
+            value = self.names.parameters[name]
+            parameter = self.parameters.get(name) or {}
+            if parameter.get("Type") == "CommaDelimitedList" and isinstance(value, str):
+                return [item.strip() for item in value.split(",")]
+            return value
+        return super()._ref(name)
+
+    def _attribute(self, logical: str, attribute: str) -> str:
+        try:
+            return self.names.attributes[(logical, attribute)]
+        except KeyError:
+            raise _Unresolved(f"Fn::GetAtt {logical}.{attribute}") from None
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def substitute(match: "re.Match[str]") -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(self._eval(variables[name]))
+            if "." in name and not name.startswith("AWS::"):
+                return self._attribute(*name.split(".", 1))
+            value = self._ref(name)
+            return ",".join(value) if isinstance(value, list) else str(value)
+
+        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+
+    def _condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            raise _Unresolved(f"Condition {name}")
+        return self._boolean(self.conditions[name])
+
+    def _boolean(self, node: Any) -> bool:
+        (name, arg), = node.items()
+        if name == "Condition":
+            return self._condition(arg)
+        if name == "Fn::Equals":
+            first, second = (self._eval(a) for a in arg)
+            return str(first) == str(second)
+        if name == "Fn::Not":
+            return not self._boolean(arg[0])
+        if name == "Fn::And":
+            return all(self._boolean(a) for a in arg)
+        if name == "Fn::Or":
+            return any(self._boolean(a) for a in arg)
+        raise _Unresolved(f"condition {name}")

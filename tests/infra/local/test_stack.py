@@ -251,17 +251,24 @@ def test_a_forced_503_from_the_mrap_fails_over_to_the_secondary_bucket(local: Lo
     _assert_failed_over_unsigned(local, response)
 
 
-def test_a_missing_object_fails_over_when_404_is_a_failover_code(local: LocalStack) -> None:
-    # Not replicated: only the failover Region's bucket has it, and the MRAP routes London to London.
+@pytest.mark.parametrize("code, fails_over", [(404, False), (403, True)])
+def test_a_key_missing_from_the_chosen_bucket_fails_over_only_when_403_is_a_failover_code(
+        local: LocalStack, code: int, fails_over: bool) -> None:
+    # Not replicated: only the failover Region's bucket has it, and the MRAP routes London to London, whose bucket
+    # answers 403 AccessDenied (the role has no s3:ListBucket), so 404 in the criteria never fires.
     local.buckets.put("us-east-2", "only-in-ohio.txt", b"from the failover bucket")
     assert local.cloudfront is not None
-    local.cloudfront.settings = replace(local.settings, failover_codes=local.settings.failover_codes | {404})
+    local.cloudfront.settings = replace(local.settings, failover_codes=local.settings.failover_codes | {code})
 
     response = get(local, "/only-in-ohio.txt", region="eu-west-2")
 
-    assert (response.status, response.body) == (200, b"from the failover bucket")
-    assert received(local)[0].status == 404
-    _assert_failed_over_unsigned(local, response)
+    assert (received(local)[0].status, received(local)[0].error_code) == (403, "AccessDenied")
+    if fails_over:
+        assert (response.status, response.body) == (200, b"from the failover bucket")
+        _assert_failed_over_unsigned(local, response)
+    else:
+        assert response.status == 403 and response.body == ERROR_PAGE
+        assert [i.origin_id for i in invocations(local)] == ["mrap"]
 
 
 def test_a_connection_error_to_the_mrap_fails_over(local: LocalStack) -> None:
@@ -282,11 +289,11 @@ def test_a_connection_error_to_the_mrap_fails_over(local: LocalStack) -> None:
     _assert_failed_over_unsigned(local, response)
 
 
-def test_a_missing_object_is_s3s_404_when_404_is_not_a_failover_code(local: LocalStack) -> None:
+def test_a_missing_object_is_s3s_403_access_denied_without_list_bucket(local: LocalStack) -> None:
     response = get(local, "/no-such-key.png")
 
-    assert response.status == 404
-    assert response.body == ERROR_PAGE  # the distribution's custom error response, not S3's NoSuchKey XML
+    assert response.status == 403  # S3's AccessDenied: the role has no s3:ListBucket
+    assert response.body == ERROR_PAGE  # the distribution's custom error response, not S3's XML
     assert [i.origin_id for i in invocations(local)] == ["mrap"]
 
 

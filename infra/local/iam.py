@@ -1,0 +1,179 @@
+"""A small IAM policy evaluator for the local stack: exactly what the project's policies use, and nothing more.
+
+Supported, as IAM evaluates it ("Policy evaluation logic", IAM User Guide):
+- `Effect: Allow` statements (a request is allowed when any statement of the policies given allows it);
+- `Action` with `*` and `?` wildcards, matched case-insensitively;
+- `Resource` with `*` and `?` wildcards, matched case-sensitively (an ARN's `.` is a plain character);
+- `Principal` as `"*"`, `{"AWS": ...}` or `{"Service": ...}` (a string or a list); none in identity policies;
+- `Condition` with `StringEquals` only: condition key names case-insensitive, values case-sensitive, a list of
+  values matching any, several keys all required, **a key absent from the request never matching**.
+
+Anything else (`Deny`, `NotAction`, `NotResource`, `NotPrincipal`, other condition operators, policy variables)
+is refused with `UnsupportedPolicy` when the policy is read: the evaluator never silently allows what IAM might not.
+
+Why not moto's `moto.iam.access_control.IAMPolicy`: it treats a statement whose condition key is missing from the
+request as matching, ignores condition operators it does not know, turns an Allow whose condition fails into a
+Deny, reads ARN patterns as regular expressions (`.` matches any character) and cannot match a `Service`
+principal; each is kinder (or stranger) than IAM in the way the local stack must not be. policyuniverse (the other
+Python library that parses IAM policies) analyses policies (which principals, which actions) but does not decide
+whether a given request is allowed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+__all__ = ["UnsupportedPolicy", "Principal", "Request", "Statement", "Policy", "allowed"]
+
+
+class UnsupportedPolicy(ValueError):
+    """A policy uses an element this evaluator does not implement."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes the request: kind "AWS" (a role or user ARN) or "Service" (e.g. cloudfront.amazonaws.com)."""
+
+    kind: str
+    identifier: str
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str  # e.g. s3:GetObject
+    resource: str  # an ARN
+    principal: Optional[Principal] = None
+    context: Mapping[str, str] = field(default_factory=dict)  # condition keys, e.g. aws:SourceArn
+
+    def context_value(self, key: str) -> Optional[str]:
+        wanted = key.lower()
+        for name, value in self.context.items():
+            if name.lower() == wanted:
+                return value
+        return None
+
+
+def _values(node: Any, element: str) -> Tuple[str, ...]:
+    items = node if isinstance(node, list) else [node]
+    if not items or not all(isinstance(item, str) for item in items):
+        raise UnsupportedPolicy(f"{element} must be a string or a list of strings: {node!r}")
+    for item in items:
+        if "${" in item:
+            raise UnsupportedPolicy(f"policy variables are not supported: {item}")
+    return tuple(items)
+
+
+def _pattern(text: str, ignore_case: bool) -> "re.Pattern[str]":
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str
+    actions: Tuple["re.Pattern[str]", ...]
+    resources: Tuple["re.Pattern[str]", ...]
+    principals: Optional[Tuple[Tuple[str, str], ...]]  # None: no Principal element (identity policy)
+    string_equals: Tuple[Tuple[str, Tuple[str, ...]], ...]
+
+    @classmethod
+    def parse(cls, node: Mapping[str, Any]) -> "Statement":
+        if not isinstance(node, Mapping):
+            raise UnsupportedPolicy(f"a statement must be an object: {node!r}")
+        sid = str(node.get("Sid", ""))
+        for element in ("NotAction", "NotResource", "NotPrincipal"):
+            if element in node:
+                raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: {element} is not supported")
+        if node.get("Effect") != "Allow":
+            raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: only Effect Allow is supported, "
+                                    f"not {node.get('Effect')!r}")
+        if "Action" not in node or "Resource" not in node:
+            raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: Action and Resource are required")
+        actions = tuple(_pattern(a, ignore_case=True) for a in _values(node["Action"], "Action"))
+        resources = tuple(_pattern(r, ignore_case=False) for r in _values(node["Resource"], "Resource"))
+        principals = cls._principals(sid, node["Principal"]) if "Principal" in node else None
+        conditions: List[Tuple[str, Tuple[str, ...]]] = []
+        for operator, block in (node.get("Condition") or {}).items():
+            if operator != "StringEquals":
+                raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: condition operator {operator} "
+                                        f"is not supported (only StringEquals)")
+            if not isinstance(block, Mapping):
+                raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: {operator} must map keys to values")
+            for key, value in block.items():
+                conditions.append((str(key).lower(), _values(value, f"condition {key}")))
+        return cls(sid, actions, resources, principals, tuple(conditions))
+
+    @staticmethod
+    def _principals(sid: str, node: Any) -> Tuple[Tuple[str, str], ...]:
+        if node == "*":
+            return (("*", "*"),)
+        if not isinstance(node, Mapping):
+            raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: Principal must be \"*\" or an object")
+        out: List[Tuple[str, str]] = []
+        for kind, value in node.items():
+            if kind not in ("AWS", "Service"):
+                raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: principal type {kind} is not supported")
+            out += [(kind, item) for item in _values(value, f"Principal {kind}")]
+        return tuple(out)
+
+    def allows(self, request: Request) -> bool:
+        if not any(p.fullmatch(request.action) for p in self.actions):
+            return False
+        if not any(p.fullmatch(request.resource) for p in self.resources):
+            return False
+        if self.principals is not None and not self._principal_matches(request.principal):
+            return False
+        for key, expected in self.string_equals:
+            actual = request.context_value(key)
+            if actual is None or actual not in expected:
+                return False
+        return True
+
+    def _principal_matches(self, principal: Optional[Principal]) -> bool:
+        if principal is None:
+            return False
+        for kind, identifier in self.principals or ():
+            if kind == "*" or (kind == "AWS" and identifier == "*"):
+                return True
+            if kind == principal.kind and identifier == principal.identifier:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    statements: Tuple[Statement, ...]
+
+    @classmethod
+    def parse(cls, name: str, document: Mapping[str, Any]) -> "Policy":
+        if not isinstance(document, Mapping):
+            raise UnsupportedPolicy(f"policy {name}: a policy document must be an object")
+        statements = document.get("Statement")
+        if isinstance(statements, Mapping):
+            statements = [statements]
+        if not isinstance(statements, list):
+            raise UnsupportedPolicy(f"policy {name}: Statement must be an object or a list")
+        try:
+            return cls(name, tuple(Statement.parse(s) for s in statements))
+        except UnsupportedPolicy as error:
+            raise UnsupportedPolicy(f"policy {name}: {error}") from None
+
+    def allowing(self, request: Request) -> Optional[Statement]:
+        return next((s for s in self.statements if s.allows(request)), None)
+
+
+def allowed(policies: Iterable[Policy], request: Request) -> bool:
+    """True when any statement of the policies allows the request (there is no Deny to weigh)."""
+    return any(policy.allowing(request) is not None for policy in policies)
+
+
+def statement_ids(policies: Sequence[Policy], request: Request) -> Dict[str, str]:
+    """policy name -> Sid of the statement allowing the request (for messages and tests)."""
+    out: Dict[str, str] = {}
+    for policy in policies:
+        statement = policy.allowing(request)
+        if statement is not None:
+            out[policy.name] = statement.sid
+    return out

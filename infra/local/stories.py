@@ -1,0 +1,186 @@
+"""The demo's stories: the Houston colleague's first deploy on an existing London bucket (`--brownfield`), and the
+before/after latency table (`--latency`), run against a started `LocalStack`.
+
+Each step says what it expects and checks it; a story returns False when any check failed, so `--check` fails.
+"""
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Tuple
+from urllib.parse import quote
+
+from .latency import NEW_CONNECTION_ROUND_TRIPS, cloudfront_path, direct_path
+from .regions import HOUSTON, POPS
+from .samples import sample_objects
+from .stack import LocalStack
+
+__all__ = ["Fetched", "fetch_via_cloudfront", "fetch_presigned", "brownfield_story", "latency_table",
+           "LONDON", "STORY_KEY"]
+
+Say = Callable[[str], None]
+LONDON = "eu-west-2"
+STORY_KEY = "images/red.png"
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status: int
+    body: bytes
+    ms: float  # end to end as the client saw it, modelled client-side round trips included
+    served_by: Optional[str]  # the Region whose bucket answered (None: not known, or nothing answered)
+    error_code: Optional[str] = None
+    mrap_status: Optional[int] = None  # what the MRAP answered CloudFront (before any failover)
+    mrap_error: Optional[str] = None
+
+
+def _get(url: str) -> Tuple[int, Dict[str, str], bytes]:
+    try:
+        with _NO_PROXY.open(url, timeout=30) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def _error_code(body: bytes) -> Optional[str]:
+    start = body.find(b"<Code>")
+    return body[start + 6:body.find(b"</Code>")].decode() if start >= 0 else None
+
+
+def fetch_via_cloudfront(stack: LocalStack, client: str, key: str, query: str = "") -> Fetched:
+    """A GET by a client at `client` through its POP, CloudFront's cache emptied first so that it reaches the
+    MRAP; with the network model on, the client's new connection to the POP costs its round trips."""
+    assert stack.cloudfront is not None and stack.mrap is not None
+    stack.cloudfront.clear_cache()
+    started = time.perf_counter()
+    stack.network.wait(client, client, NEW_CONNECTION_ROUND_TRIPS)
+    status, headers, body = _get(stack.url(client, "/" + quote(key) + (f"?{query}" if query else "")))
+    ms = (time.perf_counter() - started) * 1000
+    request_id = headers.get("x-amz-cf-id")  # CloudFront's id, which the MRAP received (signed) too
+    mine = [r for r in list(stack.mrap.received) if request_id and r.header("x-amz-cf-id") == [request_id]]
+    last = mine[-1] if mine else None
+    return Fetched(status, body, ms, last.region if last else None, _error_code(body) if status >= 400 else None,
+                   last.status if last else None, last.error_code if last else None)
+
+
+def fetch_presigned(stack: LocalStack, client: str, region: str, key: str) -> Fetched:
+    """Today's path: the app hands out a presigned URL and the client goes straight to the Regional bucket."""
+    bucket = stack.buckets.buckets[region]
+    url = stack.buckets.client(region).generate_presigned_url(
+        "get_object", Params={"Bucket": bucket.bucket, "Key": key}, ExpiresIn=600)
+    started = time.perf_counter()
+    stack.network.wait(client, region, NEW_CONNECTION_ROUND_TRIPS)
+    status, _, body = _get(url)
+    return Fetched(status, body, (time.perf_counter() - started) * 1000, region,
+                   _error_code(body) if status >= 400 else None)
+
+
+def _check(say: Say, ok: bool, text: str) -> bool:
+    say(f"  {'ok  ' if ok else 'FAIL'} {text}")
+    return ok
+
+
+def brownfield_story(stack: LocalStack, say: Say, task_delay_s: float = 0.15) -> bool:
+    """London holds the objects, Ohio starts empty and passive; the backfill runs, then Ohio serves Houston."""
+    assert stack.mrap is not None and stack.replication is not None
+    ohio = next(r for r in stack.options.regions if r != stack.data_region)
+    images = [key for key in sample_objects() if key.endswith(".png")]
+    expected = sample_objects()
+    routes = lambda: ", ".join(f"{r} {'active' if d else 'passive'}" for r, d in stack.mrap.routing.current.dials)  # noqa: E731
+    passed = True
+
+    say(f"\n== brownfield: {stack.data_region} holds the objects, {ohio} starts empty ==")
+    say(f"routes: {routes()} (a Region without every object stays passive until its backfill completes)")
+
+    say(f"\n-- what that rule prevents: {ohio} active while its bucket is still empty --")
+    stack.mrap.routing.set_dial(ohio, 100)
+    try:
+        answers = [fetch_via_cloudfront(stack, HOUSTON, key) for key in images]
+    finally:
+        stack.mrap.routing.reset()
+    denied = [a for a in answers if (a.served_by, a.mrap_status, a.mrap_error) == (ohio, 403, "AccessDenied")]
+    if 403 in stack.settings.failover_codes:
+        viewer_ok = all(a.status == 200 for a in answers)
+        outcome = (f"403 is a failover code here, so each went to two origins and was served by the failover "
+                   f"bucket ({stack.options.failover_region})")
+    else:
+        viewer_ok = all(a.status == 403 for a in answers)  # with the distribution's error page, not S3's XML
+        outcome = "403 is not a failover code: the viewer gets the 403 (the distribution's error page)"
+    passed &= _check(say, len(denied) == len(images) and viewer_ok,
+                     f"Houston: {len(denied)} of {len(images)} existing images answered 403 AccessDenied by {ohio} "
+                     f"(no s3:ListBucket, so a missing key is 403); {outcome}")
+
+    say("\n-- before the backfill --")
+    before = fetch_via_cloudfront(stack, HOUSTON, STORY_KEY)
+    passed &= _check(say, (before.status, before.served_by) == (200, stack.data_region)
+                     and before.body == expected[STORY_KEY],
+                     f"Houston GET /{STORY_KEY}: {before.status} from {before.served_by} ({before.ms:.0f} ms; "
+                     f"{ohio} passive, so the MRAP routes Houston to {stack.data_region})")
+
+    say("\n-- the backfill (S3 Batch Replication of what existed before the rules) --")
+    job = stack.backfill(task_delay_s=task_delay_s)
+    during: Optional[Fetched] = None
+    last = None
+    while not job.wait(0.05):
+        summary = job.progress_summary()
+        if summary != last:
+            say(f"  {job.job_id} {job.status}: {summary['NumberOfTasksSucceeded']}/{summary['TotalNumberOfTasks']} "
+                f"tasks succeeded, {summary['NumberOfTasksFailed']} failed; routes: {routes()}")
+            last = summary
+        if during is None and summary["NumberOfTasksSucceeded"] >= summary["TotalNumberOfTasks"] // 2:
+            during = fetch_via_cloudfront(stack, HOUSTON, STORY_KEY)
+            still_running = job.status == "Active"
+            passed &= _check(say, during.status == 200 and during.served_by == stack.data_region
+                             and (still_running or job.total == 0),
+                             f"during the backfill: Houston GET /{STORY_KEY}: {during.status} from "
+                             f"{during.served_by} ({ohio} still passive)")
+    summary = job.progress_summary()
+    say(f"  {job.job_id} {job.status}: {summary['NumberOfTasksSucceeded']}/{summary['TotalNumberOfTasks']} tasks "
+        f"succeeded, {summary['NumberOfTasksFailed']} failed; routes: {routes()}")
+
+    say("\n-- after the backfill --")
+    after = fetch_via_cloudfront(stack, HOUSTON, STORY_KEY)
+    passed &= _check(say, (after.status, after.served_by) == (200, ohio) and after.body == expected[STORY_KEY],
+                     f"Houston GET /{STORY_KEY}: {after.status} from {after.served_by} ({after.ms:.0f} ms)")
+    london_version = next(v.version_id for v in stack.buckets.ledger.versions(stack.data_region)
+                          if v.key == STORY_KEY)
+    versioned = fetch_via_cloudfront(stack, HOUSTON, STORY_KEY, f"versionId={quote(london_version, safe='')}")
+    passed &= _check(say, (versioned.status, versioned.served_by) == (200, ohio),
+                     f"Houston GET /{STORY_KEY}?versionId=<the {stack.data_region} version id>: {versioned.status} "
+                     f"from {versioned.served_by} (replication kept the version id)")
+    return passed
+
+
+def latency_table(stack: LocalStack, say: Say, key: str = STORY_KEY) -> bool:
+    """London and Houston colleagues, straight to the London bucket (presigned URL) vs through CloudFront."""
+    rows: List[tuple] = []
+    passed = True
+    for client in (LONDON, HOUSTON):
+        if client not in stack.options.client_regions:
+            continue
+        for fetched, estimate in (
+            (fetch_presigned(stack, client, stack.data_region, key), direct_path(client, stack.data_region)),
+            (None, None),
+        ):
+            if fetched is None:
+                fetched = fetch_via_cloudfront(stack, client, key)
+                estimate = cloudfront_path(client, fetched.served_by or stack.data_region)
+            assert estimate is not None
+            passed &= fetched.status == 200
+            who = f"{POPS[client].city} colleague"
+            rows.append((who, estimate.route, f"{fetched.status} from {fetched.served_by}", estimate.total_ms,
+                         fetched.ms))
+    model = "on: the stand-ins sleep these round trips" if stack.network.enabled else \
+        "off (make demo ARGS=--latency to sleep them); measured times are loopback only"
+    say(f"\nGET /{key}: MODELLED network time (published inter-Region round trips; Houston estimated from "
+        f"distance; see infra/local/latency.py), delay model {model}")
+    header = ("who", "path", "answer", "modelled ms", "measured ms")
+    widths = [max(len(str(r[i])) if i < 3 else 11 for r in rows + [header]) for i in range(5)]
+    say("  " + "  ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    for row in rows:
+        cells = [row[0], row[1], row[2], f"{row[3]:d}", f"{row[4]:.0f}"]
+        say("  " + "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
+    return passed
