@@ -75,6 +75,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _is_ours(description: str, prefix: str) -> bool:
+    # "mrap-edge backfill prod" must not claim the jobs of stack "prod-2".
+    return description == prefix or description.startswith(prefix + " ")
+
+
 def _source_of(job: Dict[str, Any], buckets: Sequence[Bucket]) -> Optional[Bucket]:
     generator = (job.get("ManifestGenerator") or {}).get("S3JobManifestGenerator") or {}
     name = str(generator.get("SourceBucket", "")).rsplit(":", 1)[-1]
@@ -95,7 +100,7 @@ def find_jobs(clients: ClientFactory, account: str, stack_name: str, buckets: Se
             if token:
                 kwargs["NextToken"] = token
             page = control.list_jobs(**kwargs)
-            listed += [j for j in page.get("Jobs", []) if str(j.get("Description", "")).startswith(prefix)
+            listed += [j for j in page.get("Jobs", []) if _is_ours(str(j.get("Description", "")), prefix)
                        and j.get("Operation", "S3ReplicateObject") == "S3ReplicateObject"]
             token = page.get("NextToken")
             if not token:

@@ -249,6 +249,9 @@ class AwsWorld:
         self.real: Dict[Tuple[str, str], Any] = {}
         self.clients: Dict[Tuple[str, str], Any] = {}
         self.stubs: Dict[Tuple[str, str], Stubber] = {}
+        # Replication configurations by bucket: moto 5.2's GetBucketReplication answers every rule with
+        # Filter {"Prefix": ""} and DeleteMarkerReplication Disabled whatever was put, so S3's answer is stubbed.
+        self.replication: Dict[str, Dict[str, Any]] = {}
 
     def stub(self, service: str, region: str = "us-east-1") -> Stubber:
         key = (service, region)
@@ -266,12 +269,39 @@ class AwsWorld:
         if service in STUBBED:
             raise AssertionError(f"unexpected call to {service} in {region}: stub it")
         if key not in self.real:
-            self.real[key] = boto3.client(service, region_name=region)
+            client = boto3.client(service, region_name=region)
+            self.real[key] = _S3WithReplication(self, client, region) if service == "s3" else client
         return self.real[key]
 
     def assert_all_called(self) -> None:
         for stubber in self.stubs.values():
             stubber.assert_no_pending_responses()
+
+
+class _S3WithReplication:
+    """moto's S3 client, except GetBucketReplication: answered by a Stubber from what the test put (validated
+    against botocore's model), or S3's ReplicationConfigurationNotFoundError when nothing was."""
+
+    def __init__(self, world: AwsWorld, real: Any, region: str) -> None:
+        self._world, self._real = world, real
+        self._client = boto3.client("s3", region_name=region)
+        self._stub = Stubber(self._client)
+        self._stub.activate()
+
+    def get_bucket_replication(self, Bucket: str) -> Dict[str, Any]:  # noqa: N803 - boto3's name
+        configuration = self._world.replication.get(Bucket)
+        if configuration is None:
+            self._stub.add_client_error(
+                "get_bucket_replication", service_error_code="ReplicationConfigurationNotFoundError",
+                service_message="The replication configuration was not found", http_status_code=404,
+                expected_params={"Bucket": Bucket})
+        else:
+            self._stub.add_response("get_bucket_replication", {"ReplicationConfiguration": configuration},
+                                    {"Bucket": Bucket})
+        return dict(self._client.get_bucket_replication(Bucket=Bucket))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
 
 
 def make_buckets(world: AwsWorld, with_replication: bool = True, metrics: bool = True) -> None:
@@ -306,8 +336,12 @@ def put_rules(world: AwsWorld, source: Bucket, metrics: bool = True, probe_rule:
                           "DeleteMarkerReplication": {"Status": "Disabled"},
                           "Destination": {"Bucket": f"arn:aws:s3:::{destination.name}"}})
     rules += extra or []
-    world("s3", source.region).put_bucket_replication(Bucket=source.name, ReplicationConfiguration={
-        "Role": f"arn:aws:iam::{ACCOUNT}:role/{STACK}-replication", "Rules": rules})
+    put_replication(world, source, rules)
+
+
+def put_replication(world: AwsWorld, source: Bucket, rules: List[Dict[str, Any]],
+                    role: str = f"arn:aws:iam::{ACCOUNT}:role/{STACK}-replication") -> None:
+    world.replication[source.name] = {"Role": role, "Rules": rules}
 
 
 class HttpServer:
