@@ -57,7 +57,7 @@ def refused(area: str, name: str, error: BaseException, permission: str) -> Chec
     else:
         evidence = f"{type(error).__name__}: {error}"
     fix = f"the caller needs {permission}" if permission else ""
-    if isinstance(error, ClientError) and error_code(error) not in _DENIED_CODES:
+    if isinstance(error, ClientError) and not _is_denied(error_code(error)):
         fix = f"{fix}; AWS refused the call, see the code above" if fix else "AWS refused the call, see the code above"
     return failed(area, name, f"unable to check: {evidence}", fix)
 
@@ -65,6 +65,11 @@ def refused(area: str, name: str, error: BaseException, permission: str) -> Chec
 _DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
                  "403", "Forbidden"}
 AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+def _is_denied(code: str) -> bool:
+    # Services spell it differently: AccessDenied (S3), AccessDeniedException (Lambda), WAFAccessDeniedException.
+    return code in _DENIED_CODES or "AccessDenied" in code
 
 
 def attempt(area: str, name: str, permission: str, run: Callable[[], List[Check]]) -> List[Check]:
