@@ -39,8 +39,9 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-FunctionRole-1A2B3C4D5E6F"
 CACHE_POLICY_ID = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
 REQUEST_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 OAC_ID = "E1F83G8C2ARO7P"
-WEB_ACL_ARN = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/mrap-edge-internal-only/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
-IP_SET_ARN = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/ipset/mrap-edge-allowed-viewers/a1b2c3d4-5678-90ab-cdef-EXAMPLE22222"
+ACL_ID, IP_SET_ID = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111", "a1b2c3d4-5678-90ab-cdef-EXAMPLE22222"
+WEB_ACL_ARN = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/mrap-edge-internal-only/{ACL_ID}"
+IP_SET_ARN = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/ipset/mrap-edge-allowed-viewers/{IP_SET_ID}"
 NOW = datetime.datetime(2026, 12, 1, 22, 0, tzinfo=datetime.timezone.utc)
 CREATED = datetime.datetime(2026, 12, 1, 20, 0, tzinfo=datetime.timezone.utc)
 STUBBED = ("cloudformation", "cloudfront", "lambda", "s3control", "wafv2")
@@ -222,7 +223,8 @@ def backfill_job(job_id: str, source: Bucket, status: str, total: int, succeeded
         "ManifestGenerator": {"S3JobManifestGenerator": {
             "SourceBucket": f"arn:aws:s3:::{source.name}", "EnableManifestOutput": True,
             "ManifestOutputLocation": {"Bucket": f"arn:aws:s3:::mrap-edge-reports-{source.region}",
-                                       "ManifestPrefix": "manifests", "ManifestFormat": "S3InventoryReport_CSV_20211130"},
+                                       "ManifestPrefix": "manifests",
+                                       "ManifestFormat": "S3InventoryReport_CSV_20211130"},
             "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": ["NONE", "FAILED"]}}},
     }
     if status == "Complete":
@@ -414,3 +416,66 @@ def facts(**parameters: str) -> Any:
     params = {p["ParameterKey"]: p["ParameterValue"] for p in answer["Parameters"]}
     params.update(parameters)
     return StackFacts(STACK, ACCOUNT, outputs, params, BUCKETS)
+
+
+def queue_stack(world: AwsWorld, code_url: str, code: bytes, distribution: Optional[Dict[str, Any]] = None,
+                request_policy: Optional[Dict[str, Any]] = None, london: int = 100, ohio: int = 100,
+                jobs: Tuple[Dict[str, Any], ...] = (), web_acl: bool = True) -> None:
+    """Queue every stubbed answer a whole `scripts/status` run asks for, in the order it asks, and put the moto
+    side in place (buckets with two-way replication, the function's log group in eu-west-2)."""
+    world.stub("cloudformation").add_response("describe_stacks", healthy_stack(), {"StackName": STACK})
+    cloudfront = world.stub("cloudfront")
+    cloudfront.add_response("get_distribution", distribution or healthy_distribution(WEB_ACL_ARN if web_acl else ""),
+                            {"Id": DIST_ID})
+    world.stub("lambda").add_response("get_function", healthy_function(code_url, code),
+                                      {"FunctionName": VERSION_ARN})
+    cloudfront.add_response("get_origin_request_policy", request_policy or healthy_request_policy(),
+                            {"Id": REQUEST_POLICY_ID})
+    cloudfront.add_response("get_cache_policy", healthy_cache_policy(), {"Id": CACHE_POLICY_ID})
+    for bucket in BUCKETS:
+        theirs = [job for job in jobs if job["ManifestGenerator"]["S3JobManifestGenerator"]["SourceBucket"]
+                  .endswith(":" + bucket.name)]
+        control = world.stub("s3control", bucket.region)
+        control.add_response("list_jobs", list_jobs_answer(*theirs), list_jobs_params())
+        for job in theirs:
+            control.add_response("describe_job", {"Job": job}, {"AccountId": ACCOUNT, "JobId": job["JobId"]})
+    api = world.stub("s3control", "us-west-2")
+    api.add_response("get_multi_region_access_point", healthy_mrap(), {"AccountId": ACCOUNT, "Name": MRAP_NAME})
+    api.add_response("get_multi_region_access_point_policy", healthy_mrap_policy(),
+                     {"AccountId": ACCOUNT, "Name": MRAP_NAME})
+    world.stub("s3control", "us-east-1").add_response("get_multi_region_access_point_routes",
+                                                       routes_answer(london, ohio),
+                                                       {"AccountId": ACCOUNT, "Mrap": MRAP_ARN})
+    if web_acl:
+        waf = world.stub("wafv2")
+        waf.add_response("get_web_acl", waf_web_acl(), WAF_ACL_PARAMS)
+        waf.add_response("get_ip_set", waf_ip_set(["198.51.100.0/24"]), WAF_SET_PARAMS)
+    make_buckets(world)
+    group = f"/aws/lambda/us-east-1.{FUNCTION}"
+    world("logs", LONDON.region).create_log_group(logGroupName=group)
+    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)
+    world("cloudwatch", LONDON.region).put_metric_data(Namespace="AWS/Lambda", MetricData=[
+        {"MetricName": "Invocations", "Timestamp": now, "Value": 1250.0,
+         "Dimensions": [{"Name": "FunctionName", "Value": f"us-east-1.{FUNCTION}"}]}])
+
+
+WAF_ACL_PARAMS = {"Name": "mrap-edge-internal-only", "Scope": "CLOUDFRONT", "Id": ACL_ID}
+WAF_SET_PARAMS = {"Name": "mrap-edge-allowed-viewers", "Scope": "CLOUDFRONT", "Id": IP_SET_ID}
+WAF_VISIBILITY = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
+                  "MetricName": "allow-company-ranges"}
+
+
+def waf_web_acl(default: str = "Block") -> Dict[str, Any]:
+    return {"LockToken": "1a2b3c4d-0000-4000-8000-000000000001", "WebACL": {
+        "Name": "mrap-edge-internal-only", "Id": WAF_ACL_PARAMS["Id"], "ARN": WEB_ACL_ARN,
+        "DefaultAction": {default: {}}, "Description": "Blocks every viewer outside the company ranges.",
+        "Rules": [{"Name": "allow-company-ranges", "Priority": 0, "Action": {"Allow": {}},
+                   "Statement": {"IPSetReferenceStatement": {"ARN": IP_SET_ARN}}, "VisibilityConfig": WAF_VISIBILITY}],
+        "VisibilityConfig": dict(WAF_VISIBILITY, MetricName="mrap-edge-internal-only"), "Capacity": 1}}
+
+
+def waf_ip_set(addresses: List[str]) -> Dict[str, Any]:
+    return {"LockToken": "1a2b3c4d-0000-4000-8000-000000000002", "IPSet": {
+        "Name": "mrap-edge-allowed-viewers", "Id": WAF_SET_PARAMS["Id"], "ARN": IP_SET_ARN,
+        "Description": "Company ranges allowed to use the distribution.", "IPAddressVersion": "IPV4",
+        "Addresses": addresses}}

@@ -19,7 +19,7 @@ Change = Callable[[Dict[str, Any]], None]
 
 
 def run(change: Optional[Change] = None, request_policy: Optional[Dict[str, Any]] = None,
-        cache_policy: Optional[Dict[str, Any]] = None, config: Config = Config(), native: bool = False,
+        cache_policy: Optional[Dict[str, Any]] = None, config: Optional[Config] = None, native: bool = False,
         ) -> List[Check]:
     world = AwsWorld()
     answer = healthy_distribution()["Distribution"]
@@ -30,7 +30,8 @@ def run(change: Optional[Change] = None, request_policy: Optional[Dict[str, Any]
                       {"Id": REQUEST_POLICY_ID})
     stub.add_response("get_cache_policy", cache_policy or healthy_cache_policy(), {"Id": CACHE_POLICY_ID})
     stack = facts(NativeMode="true") if native else facts()
-    checks = distribution.distribution_checks(world, stack, answer, config, "edge/mrap-edge.json in version 7")
+    checks = distribution.distribution_checks(world, stack, answer, config or Config(),
+                                              "edge/mrap-edge.json in version 7")
     stub.assert_no_pending_responses()
     return checks
 

@@ -6,7 +6,6 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
 
-from infra.aws import routes
 from infra.aws.status import backfill, mrap
 from infra.aws.status.backfill import BackfillJob
 from infra.aws.status.checklist import FAIL, PASS, Check

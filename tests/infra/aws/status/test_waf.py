@@ -1,36 +1,20 @@
 """The WAF check against GetWebACL / GetIPSet answers shaped like WAFv2's (botocore Stubber)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, List, Optional
 
 import pytest
 
 from infra.aws.status import waf
 from infra.aws.status.checklist import FAIL, PASS, SKIP
-from tests.infra.aws.status.helpers import IP_SET_ARN, WEB_ACL_ARN, AwsWorld
+from tests.infra.aws.status.helpers import WAF_ACL_PARAMS as ACL_PARAMS
+from tests.infra.aws.status.helpers import WAF_SET_PARAMS as SET_PARAMS
+from tests.infra.aws.status.helpers import WEB_ACL_ARN, AwsWorld
+from tests.infra.aws.status.helpers import waf_ip_set as ip_set
+from tests.infra.aws.status.helpers import waf_web_acl as web_acl
 
-ACL_PARAMS = {"Name": "mrap-edge-internal-only", "Scope": "CLOUDFRONT", "Id": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"}
-SET_PARAMS = {"Name": "mrap-edge-allowed-viewers", "Scope": "CLOUDFRONT", "Id": "a1b2c3d4-5678-90ab-cdef-EXAMPLE22222"}
-VISIBILITY = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "allow-company-ranges"}
-
-
-def web_acl(default: str = "Block") -> Dict[str, Any]:
-    return {"LockToken": "1a2b3c4d-0000-4000-8000-000000000001", "WebACL": {
-        "Name": "mrap-edge-internal-only", "Id": ACL_PARAMS["Id"], "ARN": WEB_ACL_ARN,
-        "DefaultAction": {default: {}}, "Description": "Blocks every viewer outside the company ranges.",
-        "Rules": [{"Name": "allow-company-ranges", "Priority": 0, "Action": {"Allow": {}},
-                   "Statement": {"IPSetReferenceStatement": {"ARN": IP_SET_ARN}}, "VisibilityConfig": VISIBILITY}],
-        "VisibilityConfig": dict(VISIBILITY, MetricName="mrap-edge-internal-only"), "Capacity": 1}}
-
-
-def ip_set(addresses: List[str]) -> Dict[str, Any]:
-    return {"LockToken": "1a2b3c4d-0000-4000-8000-000000000002", "IPSet": {
-        "Name": "mrap-edge-allowed-viewers", "Id": SET_PARAMS["Id"], "ARN": IP_SET_ARN,
-        "Description": "Company ranges allowed to use the distribution.", "IPAddressVersion": "IPV4",
-        "Addresses": addresses}}
-
-
-def run(address: str, addresses: List[str] = ["198.51.100.0/24", "203.0.113.0/25"]) -> Any:
+def run(address: str, addresses: Optional[List[str]] = None) -> Any:
+    addresses = addresses or ["198.51.100.0/24", "203.0.113.0/25"]
     world = AwsWorld()
     stub = world.stub("wafv2")
     stub.add_response("get_web_acl", web_acl(), ACL_PARAMS)
