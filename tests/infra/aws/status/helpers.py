@@ -446,6 +446,10 @@ def queue_stack(world: AwsWorld, code_url: str, code: bytes, distribution: Optio
     world.stub("s3control", "us-east-1").add_response("get_multi_region_access_point_routes",
                                                        routes_answer(london, ohio),
                                                        {"AccountId": ACCOUNT, "Mrap": MRAP_ARN})
+    # The account's enabled Regions (a short list keeps the run quick; moto would list every Region).
+    world.stub("ec2").add_response("describe_regions", {"Regions": [
+        {"Endpoint": f"ec2.{region}.amazonaws.com", "RegionName": region, "OptInStatus": "opt-in-not-required"}
+        for region in ("eu-west-1", "eu-west-2", "us-east-1", "us-east-2")]}, {"AllRegions": False})
     if web_acl:
         waf = world.stub("wafv2")
         waf.add_response("get_web_acl", waf_web_acl(), WAF_ACL_PARAMS)
