@@ -77,14 +77,19 @@ def test_a_replicated_probe_and_a_rule_without_metrics_fail(world: AwsWorld) -> 
     assert "rule to-eu-west-2 has no replication metrics" in found.evidence
 
 
-def test_a_rule_for_a_prefix_only_does_not_count(world: AwsWorld) -> None:
+@pytest.mark.parametrize("rule_filter", [
+    {"Prefix": "images/"},
+    {"And": {"Prefix": "", "Tags": [{"Key": "replicate", "Value": "yes"}]}},
+], ids=["a prefix only", "tagged objects only"])
+def test_a_rule_for_some_keys_only_does_not_count(world: AwsWorld, rule_filter: dict) -> None:
     make_buckets(world, with_replication=False)
     put_rules(world, LONDON)
     put_replication(world, OHIO, [
-        {"ID": "images-only", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": "images/"},
+        {"ID": "some-only", "Priority": 1, "Status": "Enabled", "Filter": rule_filter,
          "DeleteMarkerReplication": {"Status": "Enabled"},
          "Destination": {"Bucket": f"arn:aws:s3:::{LONDON.name}", "Metrics": {"Status": "Enabled"}}}])
-    assert check(run(world), "replication from images-ohio").state == FAIL
+    found = check(run(world), "replication from images-ohio")
+    assert found.state == FAIL and "no enabled rule replicates every key to images-london" in found.evidence
 
 
 def test_failed_replication_operations_in_the_last_hour_fail(world: AwsWorld) -> None:
