@@ -167,3 +167,15 @@ def test_the_script_reports_a_broken_signer_with_json_and_exit_1(local: LocalSta
     document = json.loads(done.stdout)
     probe = document["checks"][0]
     assert probe["state"] == "fail" and "503 from CloudFront (function failed" in probe["evidence"]
+
+
+def test_a_refused_stack_read_names_the_permission(world: AwsWorld, capsys: Any) -> None:
+    world.stub("cloudformation").add_client_error(
+        "describe_stacks", service_error_code="AccessDenied", http_status_code=403,
+        service_message="User: arn:aws:sts::123456789012:assumed-role/ops/alex is not authorized to perform: "
+                        "cloudformation:DescribeStacks")
+    assert cli.main(["--json"], clients=world) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"target": "stack mrap-edge", "ok": False, "error": err[len("status: "):].strip()}
+    assert err.startswith("status: unable to read stack mrap-edge: AccessDenied (User: arn:aws:sts::")
+    assert err.endswith("; the caller needs cloudformation:DescribeStacks\n")
