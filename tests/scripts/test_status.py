@@ -1,0 +1,183 @@
+"""scripts/status end to end: every AWS answer a whole run asks for (Stubber shaped like AWS's, moto where it models
+the call, a real zip over HTTP) and the request path through the local stack (the real function, the MRAP stand-in
+verifying SigV4A). A healthy stack exits 0 with every check ✓; the seed's broken deploys exit 1 and say what to fix.
+Also the script run as a user runs it against `make demo`'s stack (--url), text and --json."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterator, List, Tuple
+
+import pytest
+
+from infra.aws.status import cli
+from infra.local.stack import LocalStack, StackOptions
+from infra.local.template import load_settings
+from tests.infra.aws.status.helpers import (
+    HEALTHY_CONFIG, LONDON, AwsWorld, aws_world, backfill_job, healthy_request_policy, package_zip, queue_stack,
+    serve_bytes,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "status"
+JOB = backfill_job("8d3b5a1f-0c7e-4d0e-a0f1-b2c3d4e5f601", LONDON, "Active", 52_000, 20_800)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    # Without the custom error responses the origin's error bodies reach the viewer, so the request-path checks can
+    # name S3's code (tests/infra/aws/status/test_request_path.py shows what they say through the error pages).
+    settings = replace(load_settings(), default_ttl=0, error_responses=())
+    running = LocalStack(StackOptions(settings=settings, function_timeout_s=2.0)).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def local(stack: LocalStack) -> Iterator[LocalStack]:
+    stack.reset()
+    yield stack
+    stack.reset()
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWorld]:
+    with aws_world(monkeypatch) as made:
+        yield made
+
+
+@pytest.fixture
+def both(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tuple[AwsWorld, LocalStack]]:
+    """moto keeps one backend per process and mock_aws resets it, so the local stack (whose buckets are moto
+    servers) starts inside the mocked world here, not once per module."""
+    with aws_world(monkeypatch) as made:
+        settings = replace(load_settings(), default_ttl=0, error_responses=())
+        running = LocalStack(StackOptions(settings=settings, function_timeout_s=2.0)).start()
+        try:
+            yield made, running
+        finally:
+            running.stop()
+
+
+def status(world: AwsWorld, local: LocalStack, capsys: Any, *argv: str, **queued: Any) -> Tuple[int, str]:
+    code_zip = package_zip(HEALTHY_CONFIG)
+    with serve_bytes(code_zip) as server:
+        queue_stack(world, server.url + "/code.zip", code_zip, **queued)
+        code = cli.main(["--stack-name", "mrap-edge", "--url", local.url("eu-west-2"), "--my-ip", "198.51.100.23",
+                         *argv], clients=world)
+    world.assert_all_called()
+    out, err = capsys.readouterr()
+    assert err == ""
+    return code, out
+
+
+def failed_lines(out: str) -> List[str]:
+    return [line.strip() for line in out.splitlines() if line.strip().startswith(("✗", "fix:"))]
+
+
+def test_a_healthy_stack_passes_every_check(both: Any, capsys: Any) -> None:
+    world, local = both
+    code, out = status(world, local, capsys, "--key", "images/red.png", "--expect-region", "eu-west-2")
+    assert failed_lines(out) == [] and code == 0, out
+    assert out.splitlines()[0] == ("status of stack mrap-edge (account 123456789012), distribution E2QWRUHAPOMQZL, "
+                                   + local.url("eu-west-2"))
+    for area in ("distribution", "function", "mrap", "buckets and replication", "request path", "waf"):
+        assert f"\n{area}\n" in out
+    assert re.search(r"\nall \d+ checks passed\n$", out)
+    assert "✓ errors and throttles in eu-west-2: last hour: 1250 invocations, 0 errors, 0 throttles" in out
+
+
+def test_a_new_region_held_passive_during_its_backfill_passes(both: Any, capsys: Any) -> None:
+    world, local = both
+    code, out = status(world, local, capsys, ohio=0, jobs=(JOB,))
+    assert code == 0, failed_lines(out)
+    assert "✓ route us-east-2 (images-ohio): passive while backfill job 8d3b5a1f" in out
+
+
+def test_the_seeds_first_failure_an_empty_region_taking_traffic(both: Any, capsys: Any) -> None:
+    """Ohio active while its backfill is 40% done: Houston viewers get 403 for every image not yet copied."""
+    world, local = both
+    local.buckets.put("eu-west-2", "images/2019/harbour.png", b"only in London so far")
+    local.mrap.routing.mark_down("eu-west-2")  # the MRAP sends this edge's requests to Ohio, as for Houston
+    code, out = status(world, local, capsys, "--key", "images/2019/harbour.png", jobs=(JOB,))
+    assert code == 1
+    failures = failed_lines(out)
+    assert failures[0].startswith("✗ route us-east-2 (images-ohio): active while job 8d3b5a1f-0c7e-4d0e-a0f1-"
+                                  "b2c3d4e5f601 from images-london (eu-west-2) Active, 40% done")
+    assert failures[1] == "fix: scripts/routes --passive us-east-2 until the backfill completes"
+    assert re.match(r"✗ key images/2019/harbour.png: GET \S+: 403 from S3 \(AccessDenied", failures[2])
+    assert len([line for line in failures if line.startswith("✗")]) == 2
+
+
+def test_a_broken_signer_behind_a_policy_forwarding_the_viewer_host(both: Any, capsys: Any) -> None:
+    """The cause (the origin request policy forwards Host) and the symptom (S3 refuses every signature)."""
+    world, local = both
+    for invoker in local.invokers.values():
+        invoker.fault = "corrupt-signature"
+    code, out = status(world, local, capsys, request_policy=healthy_request_policy(headers=("allViewer", [])))
+    assert code == 1
+    failures = [line for line in failed_lines(out) if line.startswith("✗")]
+    assert failures[0] == ("✗ origin request policy keeps the viewer's Host: mrap-edge-mrap-edge: headers "
+                           "allViewer (forwards the viewer's Host)")
+    assert re.match(r"✗ probe through the distribution: GET \S+: 403 from S3 \(SignatureDoesNotMatch", failures[1])
+    assert len(failures) == 2
+
+
+def test_json_output_is_the_same_checklist(both: Any, capsys: Any) -> None:
+    world, local = both
+    code, out = status(world, local, capsys, "--json", ohio=0)
+    document = json.loads(out)
+    assert code == 1 and document["ok"] is False
+    failing = [c for c in document["checks"] if not c["ok"]]
+    assert [(c["area"], c["name"], c["evidence"]) for c in failing] == [
+        ("mrap", "route us-east-2 (images-ohio)", "passive with no backfill running")]
+    assert failing[0]["fix"].endswith("scripts/routes --activate us-east-2")
+    assert {c["state"] for c in document["checks"]} <= {"pass", "fail", "skip"}
+
+
+def test_a_missing_stack_is_one_line(world: AwsWorld, capsys: Any) -> None:
+    world.stub("cloudformation").add_client_error(
+        "describe_stacks", service_error_code="ValidationError", http_status_code=400,
+        service_message="Stack with id mrap-edge does not exist")
+    assert cli.main(["--stack-name", "mrap-edge"], clients=world) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == ("status: unable to find stack mrap-edge in us-east-1: deploy it first, or pass "
+                                 "--stack-name (or --url to check only the request path)\n")
+
+
+def run_script(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *argv], capture_output=True, text=True, timeout=120)
+
+
+def test_the_script_against_the_local_stack(local: LocalStack) -> None:
+    done = run_script("--url", local.url("us-east-2"), "--key", "images/red.png", "--expect-region", "us-east-2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(f"status of {local.url('us-east-2')}\n\nrequest path\n  ✓ probe through the "
+                                  "distribution: 200 served by mrap-edge-demo-")
+    assert done.stdout.endswith("all 3 checks passed\n")
+
+
+def test_the_script_reports_a_broken_signer_with_json_and_exit_1(local: LocalStack) -> None:
+    for invoker in local.invokers.values():
+        invoker.fault = "raise"
+    done = run_script("--url", local.url("eu-west-2"), "--json")
+    assert done.returncode == 1 and done.stderr == ""
+    document = json.loads(done.stdout)
+    probe = document["checks"][0]
+    assert probe["state"] == "fail" and "503 from CloudFront (function failed" in probe["evidence"]
+
+
+def test_a_refused_stack_read_names_the_permission(world: AwsWorld, capsys: Any) -> None:
+    world.stub("cloudformation").add_client_error(
+        "describe_stacks", service_error_code="AccessDenied", http_status_code=403,
+        service_message="User: arn:aws:sts::123456789012:assumed-role/ops/alex is not authorized to perform: "
+                        "cloudformation:DescribeStacks")
+    assert cli.main(["--json"], clients=world) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"target": "stack mrap-edge", "ok": False, "error": err[len("status: "):].strip()}
+    assert err.startswith("status: unable to read stack mrap-edge: AccessDenied (User: arn:aws:sts::")
+    assert err.endswith("; the caller needs cloudformation:DescribeStacks\n")
