@@ -255,6 +255,8 @@ def holds_objects(clients: ClientFactory, bucket: Bucket) -> bool:
         try:
             page = s3.list_objects_v2(**params)
         except ClientError as error:
+            if error_code(error) == "NoSuchBucket":  # a dry run, before the bucket is created
+                return False
             raise refusal(f"list the objects of {bucket.name}", error, "the caller needs s3:ListBucket") from None
         if any(not str(o["Key"]).startswith(LOCAL_PREFIXES) for o in page.get("Contents", [])):
             return True

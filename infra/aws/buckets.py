@@ -160,7 +160,7 @@ def upload_code(clients: ClientFactory, bucket: str, key: str, zip_path: Path, s
         say(f"code s3://{bucket}/{key} already uploaded")
         return False
     except ClientError as error:
-        if error_code(error) not in ("404", "NoSuchKey", "NotFound"):
+        if error_code(error) not in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):  # NoSuchBucket: a dry run
             raise refusal(f"check s3://{bucket}/{key}", error) from None
     if dry_run:
         say(f"would upload {zip_path.name} to s3://{bucket}/{key}")

@@ -192,7 +192,7 @@ def current_replication(clients: ClientFactory, bucket: Bucket) -> Optional[Dict
     try:
         return dict(clients("s3", bucket.region).get_bucket_replication(Bucket=bucket.name)["ReplicationConfiguration"])
     except ClientError as error:
-        if error_code(error) == "ReplicationConfigurationNotFoundError":
+        if error_code(error) in ("ReplicationConfigurationNotFoundError", "NoSuchBucket"):  # NoSuchBucket: dry run
             return None
         raise refusal(f"read the replication configuration of {bucket.name}", error,
                       "the caller needs s3:GetReplicationConfiguration") from None
@@ -266,13 +266,13 @@ def plan_replication(source: Bucket, buckets: Sequence[Bucket], role_arn: str, r
 
 
 def _fingerprint(config: Optional[Dict[str, Any]]) -> Any:
-    """What identifies a replication setup: rule ids, priorities, states, filters, destinations, RTC and metrics.
-    S3 echoes a configuration back with defaults filled in, so whole documents are not compared."""
+    """What identifies a replication setup: rule ids (ours name their purpose, and so their filter), priorities,
+    states, destinations, RTC and metrics. S3 echoes a configuration back with defaults filled in, so whole documents
+    are not compared."""
     if not config or not config.get("Rules"):
         return None
     return (config.get("Role"), sorted(
-        (str(r.get("ID")), r.get("Priority"), r.get("Status"), json.dumps(r.get("Filter"), sort_keys=True),
-         r["Destination"]["Bucket"], r["Destination"].get("ReplicationTime", {}).get("Status"),
+        (str(r.get("ID")), r.get("Priority"), r.get("Status"), r["Destination"]["Bucket"], r["Destination"].get("ReplicationTime", {}).get("Status"),
          r["Destination"].get("Metrics", {}).get("Status"))
         for r in config.get("Rules", [])
     ))
