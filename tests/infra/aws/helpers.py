@@ -146,8 +146,10 @@ def expect_report(clients: Clients, london: int = 100, ohio: int = 100) -> None:
 
 
 def expect_list_jobs(clients: Clients, jobs: Sequence[Dict[str, Any]] = (), regions: Sequence[str] = ("x",)) -> None:
-    for _ in regions:
-        clients.stub("s3control").add_response("list_jobs", {"Jobs": list(jobs)}, {"AccountId": ACCOUNT})
+    """ListJobs once per Region listed (one stubbed client answers for all): `jobs` in the first, none after."""
+    for index, _ in enumerate(regions):
+        clients.stub("s3control").add_response("list_jobs", {"Jobs": list(jobs) if index == 0 else []},
+                                               {"AccountId": ACCOUNT})
 
 
 def job_item(job_id: str, status: str, source: str = LONDON, destinations: str = OHIO, total: int = 0,
