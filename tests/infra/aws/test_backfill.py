@@ -63,6 +63,7 @@ def test_list_stack_jobs_finds_only_this_stacks_backfill_jobs_across_pages_newes
     assert [j.job_id for j in jobs] == ["job-new", "job-old"]
     assert jobs[0].source == LONDON and jobs[0].destinations == (OHIO,)
     assert backfill.parse_description("mrap-edge", "mrap-edge backfill mrap-edge-2 a to b") is None
+    assert backfill.parse_description("mrap-edge", "another tool's job, 29 chars:images-london to images-ohio") is None
 
 
 def test_progress_shows_the_rate_and_an_estimate_from_the_progress_summary() -> None:

@@ -252,6 +252,23 @@ def test_existing_buckets_must_exist_without_create_buckets(aws: Clients, packag
     assert code == 1 and "--create-buckets" in said[-1]
 
 
+def test_existing_buckets_without_replication_both_ways_are_refused(aws: Clients, package: Path,
+                                                                    template: Path) -> None:
+    # GIVEN both buckets exist and London replicates to Ohio (the user's rule), but Ohio not back to London
+    make_bucket(aws, LONDON, "eu-west-2")
+    make_bucket(aws, OHIO, "us-east-2")
+    aws("s3", "eu-west-2").put_bucket_replication(Bucket=LONDON, ReplicationConfiguration={
+        "Role": f"arn:aws:iam::{ACCOUNT}:role/their-role", "Rules": [{
+            "ID": "to-ohio-everything", "Priority": 1, "Status": "Enabled", "Filter": {},
+            "DeleteMarkerReplication": {"Status": "Enabled"}, "Destination": {"Bucket": f"arn:aws:s3:::{OHIO}"}}]})
+    # WHEN deploying without --create-buckets THEN the missing direction is named, with what to run
+    code, said = run_deploy(aws, package, template)
+    assert code == 1
+    assert said[-1].startswith(f"unable to use buckets that do not replicate to each other: no enabled rule of {OHIO} "
+                               f"replicates every key to {LONDON}")
+    assert "pass --create-buckets" in said[-1]
+
+
 def test_an_aws_error_reaches_the_user_as_one_line_with_what_to_do(capsys: pytest.CaptureFixture[str],
                                                                    package: Path, template: Path) -> None:
     sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
