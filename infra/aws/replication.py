@@ -36,6 +36,7 @@ __all__ = [
     "role_arn_for",
     "ensure_replication_role",
     "our_rules",
+    "replication_configuration",
     "is_our_rule",
     "current_replication",
     "ReplicationPlan",
@@ -188,6 +189,11 @@ def our_rules(source: Bucket, buckets: Sequence[Bucket], rtc: bool, first_priori
     return rules
 
 
+def replication_configuration(source: Bucket, buckets: Sequence[Bucket], role_arn: str, rtc: bool) -> Dict[str, Any]:
+    """The whole configuration mrap-edge writes on `source` when the bucket has none of its own."""
+    return {"Role": role_arn, "Rules": our_rules(source, buckets, rtc)}
+
+
 def current_replication(clients: ClientFactory, bucket: Bucket) -> Optional[Dict[str, Any]]:
     try:
         return dict(clients("s3", bucket.region).get_bucket_replication(Bucket=bucket.name)["ReplicationConfiguration"])
@@ -228,7 +234,7 @@ def plan_replication(source: Bucket, buckets: Sequence[Bucket], role_arn: str, r
     """The configuration to write on `source`: the foreign rules of `current`, untouched, plus ours; or a ToolError
     saying why the two cannot be merged."""
     if not current or not current.get("Rules"):
-        config = {"Role": role_arn, "Rules": our_rules(source, buckets, rtc)}
+        config = replication_configuration(source, buckets, role_arn, rtc)
         return ReplicationPlan(source, config, unchanged=_fingerprint(current) == _fingerprint(config))
     foreign = [rule for rule in current["Rules"] if not is_our_rule(rule)]
     if foreign and current.get("Role") != role_arn:
@@ -272,8 +278,8 @@ def _fingerprint(config: Optional[Dict[str, Any]]) -> Any:
     if not config or not config.get("Rules"):
         return None
     return (config.get("Role"), sorted(
-        (str(r.get("ID")), r.get("Priority"), r.get("Status"), r["Destination"]["Bucket"], r["Destination"].get("ReplicationTime", {}).get("Status"),
-         r["Destination"].get("Metrics", {}).get("Status"))
+        (str(r.get("ID")), r.get("Priority"), r.get("Status"), r["Destination"]["Bucket"],
+         r["Destination"].get("ReplicationTime", {}).get("Status"), r["Destination"].get("Metrics", {}).get("Status"))
         for r in config.get("Rules", [])
     ))
 
