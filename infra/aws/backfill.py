@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .clients import HOME_REGION, ClientFactory, SessionClients
 from .errors import ToolError, error_code, error_message, refusal, unexpected
 from .regions import Bucket
-from .replication import BACKFILL_PREFIX, LOCAL_PREFIXES, ensure_role
+from .replication import BACKFILL_PREFIX, LOCAL_PREFIXES, current_replication, ensure_role, is_our_rule
 from .routes import ACTIVE, PASSIVE, set_routes
 from .stack import stack_outputs
 
@@ -268,8 +268,15 @@ def holds_objects(clients: ClientFactory, bucket: Bucket) -> bool:
 def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: Bucket,
               destinations: Sequence[Bucket], role_arn: str, say: Say, sleep: Sleep = time.sleep,
               role_is_new: bool = False) -> Job:
-    """CreateJob: replicate the source's objects that were never replicated (or failed) to its rules' destinations."""
+    """CreateJob: replicate the source's objects that were never replicated (or failed) to its rules' destinations.
+
+    An object's replication status is one for all its destinations: when the source already replicates somewhere
+    else with rules of the user's, its objects are COMPLETED (copied there) though not in the new bucket, so those
+    are included too; S3 then copies them to every destination again (the user's included)."""
     source_arn = f"arn:aws:s3:::{source.name}"
+    config = current_replication(clients, source) or {}
+    theirs = [str(r.get("ID")) for r in config.get("Rules", []) if not is_our_rule(r) and r.get("Status") == "Enabled"]
+    statuses = ["NONE", "FAILED"] + (["COMPLETED"] if theirs else [])
     request = {
         "AccountId": account_id,
         "ConfirmationRequired": False,
@@ -282,7 +289,7 @@ def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: 
             "ManifestOutputLocation": {"ExpectedManifestBucketOwner": account_id, "Bucket": source_arn,
                                        "ManifestPrefix": MANIFEST_PREFIX,
                                        "ManifestFormat": "S3InventoryReport_CSV_20211130"},
-            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": ["NONE", "FAILED"]},
+            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": statuses},
             "EnableManifestOutput": True,
         }},
         "Description": job_description(stack_name, source, destinations),
@@ -308,6 +315,9 @@ def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: 
                           f"scripts/backfill --stack-name {stack_name} --resume") from None
     say(f"backfill {source.name} -> {', '.join(d.name for d in destinations)}: job {job_id} started in "
         f"{source.region} (report of failed tasks: s3://{source.name}/{REPORT_PREFIX}/)")
+    if theirs:
+        say(f"  objects your rules ({', '.join(theirs)}) already replicated are included: S3 copies them to every "
+            "destination of the configuration again, yours too")
     return Job(job_id=job_id, region=source.region, source=source.name,
                destinations=tuple(d.name for d in destinations), status="New")
 

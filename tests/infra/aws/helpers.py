@@ -175,7 +175,8 @@ def describe_answer(job_id: str, status: str, reasons: Sequence[Tuple[str, str]]
     return {"Job": item}
 
 
-def expect_create_job(clients: Clients, job_id: str, source: str = LONDON, destinations: str = OHIO) -> None:
+def expect_create_job(clients: Clients, job_id: str, source: str = LONDON, destinations: str = OHIO,
+                      statuses: Sequence[str] = ("NONE", "FAILED")) -> None:
     arn = f"arn:aws:s3:::{source}"
     clients.stub("s3control").add_response("create_job", {"JobId": job_id}, {
         "AccountId": ACCOUNT, "ConfirmationRequired": False, "Operation": {"S3ReplicateObject": {}},
@@ -188,7 +189,7 @@ def expect_create_job(clients: Clients, job_id: str, source: str = LONDON, desti
             "ManifestOutputLocation": {"ExpectedManifestBucketOwner": ACCOUNT, "Bucket": arn,
                                        "ManifestPrefix": "mrap-edge-backfill/manifests",
                                        "ManifestFormat": "S3InventoryReport_CSV_20211130"},
-            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": ["NONE", "FAILED"]},
+            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": list(statuses)},
             "EnableManifestOutput": True}},
         "Description": f"mrap-edge backfill mrap-edge {source} to {destinations}",
         "Priority": 10, "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-backfill",

@@ -194,3 +194,19 @@ def test_a_job_description_names_the_stack_the_source_and_the_destinations() -> 
     assert text == f"mrap-edge backfill mrap-edge {LONDON} to {OHIO}"
     assert text.startswith(backfill.stack_job_prefix("mrap-edge"))
     assert backfill.parse_description("mrap-edge", text) == (LONDON, [OHIO])
+
+
+def test_a_source_that_already_replicates_elsewhere_also_copies_its_completed_objects(aws: Clients) -> None:
+    # GIVEN London replicates to the user's backup bucket, so its objects are COMPLETED though not in Ohio
+    make_bucket(aws, LONDON, "eu-west-2", objects=2)
+    backup = {"ID": "nightly-backup", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
+              "DeleteMarkerReplication": {"Status": "Disabled"},
+              "Destination": {"Bucket": "arn:aws:s3:::images-backup"}}
+    aws("s3", "eu-west-2").put_bucket_replication(Bucket=LONDON, ReplicationConfiguration={
+        "Role": f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-replication", "Rules": [backup]})
+    # WHEN the backfill starts THEN COMPLETED objects are in the manifest too, and the user is told
+    expect_create_job(aws, "job-3", statuses=("NONE", "FAILED", "COMPLETED"))
+    said: List[str] = []
+    backfill.start_job(aws, ACCOUNT, "mrap-edge", SEED[0], SEED[1:], BATCH_ROLE, said.append)
+    assert "already replicated are included" in said[-1] and "nightly-backup" in said[-1]
+    aws.stubs["s3control"].assert_no_pending_responses()
