@@ -145,10 +145,15 @@ def _backfill(clients: ClientFactory, account: str, options: DeployOptions, code
 def _set_routes(clients: ClientFactory, account: str, options: DeployOptions, mrap_arn: str,
                 plan: Optional[backfill.BackfillPlan], say: Say, sleep: Callable[[float], None]) -> None:
     """A bucket still missing objects is passive; the others are active (at least one always is)."""
-    if plan is None or not mrap_arn:
+    if plan is None:
         return
     sources = [job.source for job in plan.running + plan.broken] + [b.name for b in plan.to_start]
     wanted = backfill.wanted_routes(options.buckets, plan.incomplete, sources)
+    if not mrap_arn:
+        if options.dry_run:  # the MRAP does not exist yet: say what its routes would be set to
+            say("would set the routes of the new MRAP: " + ", ".join(
+                f"{b.region} {'active' if wanted[b.region] else 'passive'}" for b in options.buckets))
+        return
     routes.set_routes(clients, account, mrap_arn, wanted, say, dry_run=options.dry_run, sleep=sleep)
     if plan.incomplete:
         say(f"next: scripts/backfill --stack-name {options.stack_name} --resume waits for the backfill, printing its "

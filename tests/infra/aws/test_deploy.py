@@ -159,7 +159,8 @@ def test_dry_run_reads_everything_and_writes_nothing(aws: Clients, package: Path
     for expected in (f"would create bucket {OHIO}", "would create role mrap-edge-replication",
                      f"would set replication {LONDON} -> {OHIO}", "would create role mrap-edge-backfill",
                      f"would start a backfill job (S3 Batch Replication) {LONDON} -> {OHIO}",
-                     "would create stack mrap-edge", "would upload"):
+                     "would create stack mrap-edge", "would upload",
+                     "would set the routes of the new MRAP: eu-west-2 active, us-east-2 passive"):
         assert any(line.startswith(expected) for line in said), (expected, said)
     assert any(line.strip().startswith("BucketNames") and OHIO in line for line in said)
     assert "s3.head_bucket" in read_only.reads and "s3control.list_jobs" in read_only.reads
