@@ -129,6 +129,12 @@ def teardown(clients: ClientFactory, stack_name: str, delete_buckets: bool, say:
             say("buckets kept (they hold your data), with their replication; pass --delete-buckets to delete the ones "
                 "deploy created")
         return
+    if not buckets:
+        # Without the stack's outputs the buckets are unknown, and so is what still names the roles: keep them.
+        say(f"buckets and roles kept: stack {stack_name} is gone, so its buckets are unknown; delete them, and the "
+            f"roles {replication_role_name(stack_name)} and {backfill.batch_role_name(stack_name)}, by hand if "
+            "nothing uses them")
+        return
     account = str(clients("sts", HOME_REGION).get_caller_identity()["Account"])
     replication_role = replication_role_name(stack_name)
     replication_arn = role_arn_for(account, replication_role)

@@ -195,3 +195,18 @@ def test_cleanup_gives_up_after_the_attempts_and_says_to_run_again() -> None:
         done = teardown.cleanup_function(lambda s, r: {"lambda": lam, "cloudfront": cloudfront}[s], "f",
                                          say=said.append, sleep=lambda _: None, attempts=1)
     assert done is False and "run `scripts/teardown cleanup` again later" in said[-1]
+
+
+def test_without_the_stack_the_buckets_are_unknown_so_the_roles_are_kept(aws: Clients) -> None:
+    from infra.aws.regions import parse_buckets
+    from infra.aws.replication import ensure_replication_role
+
+    from .helpers import BUCKETS
+
+    ensure_replication_role(aws, ACCOUNT, "mrap-edge", parse_buckets(BUCKETS), lambda _: None)
+    aws.stub("cloudfront").add_response("list_origin_access_controls", {"OriginAccessControlList": {
+        "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0}}, {})
+    said: List[str] = []
+    teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, sleep=lambda _: None)
+    aws("iam", "us-east-1").get_role(RoleName="mrap-edge-replication")
+    assert said[-1].startswith("buckets and roles kept: stack mrap-edge is gone")
