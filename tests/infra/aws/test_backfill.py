@@ -210,3 +210,15 @@ def test_a_source_that_already_replicates_elsewhere_also_copies_its_completed_ob
     backfill.start_job(aws, ACCOUNT, "mrap-edge", SEED[0], SEED[1:], BATCH_ROLE, said.append)
     assert "already replicated are included" in said[-1] and "nightly-backup" in said[-1]
     aws.stubs["s3control"].assert_no_pending_responses()
+
+
+def test_an_aws_error_in_scripts_backfill_is_one_line(aws: Clients, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed_with_replication_in_place(aws)
+    monkeypatch.setattr(backfill, "stack_outputs", lambda clients, name: {
+        "BucketNames": f"{LONDON},{OHIO}", "BucketRegions": "eu-west-2,us-east-2", "MrapArn": MRAP_ARN})
+    aws.stub("s3control").add_client_error("list_jobs", "AccessDenied", "Access Denied", 403)
+    assert backfill.main(["--status"], clients=aws) == 1
+    err = capsys.readouterr().err
+    assert err == ("backfill: unable to list the Batch Operations jobs in eu-west-2: AccessDenied (Access Denied); "
+                   "the caller needs s3:ListJobs\n")
