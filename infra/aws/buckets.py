@@ -1,100 +1,160 @@
-"""S3 work done outside the stack: the deployables bucket, the code upload, the Regional buckets and replication.
+"""S3 work done outside the stack: the deployables bucket, the code upload, the Regional buckets and their checks,
+and the CloudFront read statement in bucket policies.
 
-Regional buckets sit in other Regions than the us-east-1 stack and must exist (with replication) before the MRAP
-is created, so deploy makes them with the API. Everything it creates is tagged, so teardown deletes only that.
+Regional buckets sit in other Regions than the us-east-1 stack and must exist (with replication, see replication.py)
+before the MRAP is created, so deploy makes them with the API. Everything it creates is tagged, so teardown deletes
+only that. An existing bucket is first-class: it is checked (Region, versioning) and reported with what it holds,
+never changed behind the user's back.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict
 
 from botocore.exceptions import ClientError
 
-from .errors import error_code
-from .clients import HOME_REGION, ClientFactory, ToolError
+from .clients import HOME_REGION, ClientFactory
+from .errors import ToolError, error_code, refusal
 from .regions import Bucket
+from .replication import CREATED_BY_TAG, LOCAL_PREFIXES
+# Replication lives in replication.py; this name stays importable from here for code written before the move.
+from .replication import PROBE_KEY, replication_configuration  # noqa: F401
 
 __all__ = [
     "CREATED_BY_TAG",
-    "PROBE_KEY",
     "FAILOVER_POLICY_SID",
     "ensure_bucket",
     "upload_code",
-    "replication_configuration",
-    "ensure_replication_role",
-    "put_replication",
     "allow_failover_reads",
     "cloudfront_read_statement",
     "bucket_region",
     "check_bucket",
 ]
 
-CREATED_BY_TAG = ("mrap-edge:created-by", "scripts/deploy")
-# Probe objects are named so; replication rules exclude this prefix (see replication_configuration).
-PROBE_KEY = "mrap-edge-probe.json"
 FAILOVER_POLICY_SID = "MrapEdgeCloudFrontFailoverReads"
 Say = Callable[[str], None]
+_MISSING = ("404", "NoSuchBucket", "NotFound")
 
+
+def _region_header(response: Dict[str, Any]) -> str:
+    headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    return str(response.get("BucketRegion") or headers.get("x-amz-bucket-region") or "")
 
 
 def bucket_region(clients: ClientFactory, name: str) -> str:
-    """The Region of an existing bucket (GetBucketLocation answers None for us-east-1)."""
+    """The Region of an existing bucket, from HeadBucket's `x-amz-bucket-region` header.
+
+    S3 sends that header on every HeadBucket answer, a 403 and a 301 included; GetBucketLocation is not used: it needs
+    another permission, answers None for us-east-1, and AWS recommends HeadBucket instead."""
     try:
-        answer = clients("s3", HOME_REGION).get_bucket_location(Bucket=name)
+        region = _region_header(clients("s3", HOME_REGION).head_bucket(Bucket=name))
     except ClientError as error:
-        raise ToolError(f"unable to find bucket {name}: {error_code(error)}") from None
-    return answer.get("LocationConstraint") or "us-east-1"
+        region = _region_header(getattr(error, "response", {}) or {})
+        if not region:
+            if error_code(error) in _MISSING:
+                raise ToolError(f"unable to find bucket {name}: there is no such bucket "
+                                "(pass --create-buckets with name@region to create it)") from None
+            raise refusal(f"find the Region of bucket {name}", error, "write it as name@region") from None
+    if not region:
+        raise ToolError(f"unable to find the Region of bucket {name}: write it as name@region")
+    return region
 
 
-def ensure_bucket(clients: ClientFactory, bucket: Bucket, say: Say, versioned: bool) -> bool:
+def _head(s3: Any, bucket: Bucket) -> Dict[str, Any]:
+    """HeadBucket's answer, or {} when there is no such bucket."""
+    try:
+        return dict(s3.head_bucket(Bucket=bucket.name))
+    except ClientError as error:
+        if error_code(error) in _MISSING:
+            return {}
+        raise refusal(f"use bucket {bucket.name}", error,
+                      "a 403 means it belongs to another account or the caller lacks s3:ListBucket") from None
+
+
+def _check_existing(s3: Any, bucket: Bucket, answer: Dict[str, Any], versioned: bool) -> None:
+    """An existing bucket the user named: in the Region they said, versioned when it is to replicate."""
+    region = _region_header(answer)
+    if region and region != bucket.region:
+        raise ToolError(f"unable to use bucket {bucket.name}@{bucket.region}: the bucket is in {region}; "
+                        f"write {bucket.name}@{region} in --buckets")
+    if not versioned:
+        return
+    try:
+        status = s3.get_bucket_versioning(Bucket=bucket.name).get("Status", "")
+    except ClientError as error:
+        raise refusal(f"read the versioning of {bucket.name}", error,
+                      "the caller needs s3:GetBucketVersioning") from None
+    if status != "Enabled":
+        raise ToolError(
+            f"unable to replicate bucket {bucket.name}: versioning is {status or 'not enabled'} on it, and S3 "
+            "replication needs it on both sides. Turn it on (it cannot be turned off later, only suspended; every "
+            f"overwrite then keeps the old version): aws s3api put-bucket-versioning --bucket {bucket.name} "
+            "--versioning-configuration Status=Enabled")
+
+
+def _describe_contents(s3: Any, bucket: Bucket) -> str:
+    try:
+        page = s3.list_objects_v2(Bucket=bucket.name, MaxKeys=1000)
+    except ClientError as error:
+        raise refusal(f"list the objects of {bucket.name}", error, "the caller needs s3:ListBucket") from None
+    keys = [o["Key"] for o in page.get("Contents", []) if not str(o["Key"]).startswith(LOCAL_PREFIXES)]
+    if not keys:
+        return "empty"
+    count = f"{len(keys):,}{'+' if page.get('IsTruncated') else ''}"
+    return f"holds {count} object(s)"
+
+
+def ensure_bucket(clients: ClientFactory, bucket: Bucket, say: Say, versioned: bool, dry_run: bool = False) -> bool:
     """Create the bucket with Block Public Access, default encryption and (optionally) versioning.
 
-    Returns True when it was created now. An existing bucket is checked, not changed: it may hold a user's data.
-    """
+    Returns True when it was created now (or would be, in a dry run). An existing bucket is checked and described,
+    not changed: it may hold a user's data."""
     s3 = clients("s3", bucket.region)
-    try:
-        s3.head_bucket(Bucket=bucket.name)
-        exists = True
-    except ClientError as error:
-        if error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
-            raise ToolError(
-                f"unable to use bucket {bucket.name}: {error_code(error)} (owned by another account?)"
-            ) from None
-        exists = False
-    if exists:
-        if versioned and s3.get_bucket_versioning(Bucket=bucket.name).get("Status") != "Enabled":
-            raise ToolError(f"unable to replicate bucket {bucket.name}: versioning is not enabled on it")
-        say(f"bucket {bucket.name} ({bucket.region}) exists")
+    answer = _head(s3, bucket)
+    if answer:
+        _check_existing(s3, bucket, answer, versioned)
+        say(f"bucket {bucket.name} ({bucket.region}) exists and {_describe_contents(s3, bucket)}; "
+            "its objects, policy and settings are kept")
         return False
+    if dry_run:
+        say(f"would create bucket {bucket.name} ({bucket.region}): Block Public Access, SSE-S3"
+            + (", versioning" if versioned else ""))
+        return True
     kwargs: Dict[str, Any] = {"Bucket": bucket.name}
     if bucket.region != "us-east-1":  # us-east-1 refuses an explicit LocationConstraint
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": bucket.region}
-    s3.create_bucket(**kwargs)
-    s3.put_public_access_block(
-        Bucket=bucket.name,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    s3.put_bucket_encryption(
-        Bucket=bucket.name,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]
-        },
-    )
-    if versioned:
-        s3.put_bucket_versioning(Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"})
-    tag = {"Key": CREATED_BY_TAG[0], "Value": CREATED_BY_TAG[1]}
-    s3.put_bucket_tagging(Bucket=bucket.name, Tagging={"TagSet": [tag]})
+    try:
+        s3.create_bucket(**kwargs)
+        s3.put_public_access_block(
+            Bucket=bucket.name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_encryption(
+            Bucket=bucket.name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]
+            },
+        )
+        if versioned:
+            s3.put_bucket_versioning(Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"})
+        tag = {"Key": CREATED_BY_TAG[0], "Value": CREATED_BY_TAG[1]}
+        s3.put_bucket_tagging(Bucket=bucket.name, Tagging={"TagSet": [tag]})
+    except ClientError as error:
+        fix = ("bucket names are global: choose another name" if error_code(error) == "BucketAlreadyExists"
+               else "the caller needs s3:CreateBucket, s3:PutBucket* and s3:PutEncryptionConfiguration")
+        raise refusal(f"create bucket {bucket.name} in {bucket.region}", error, fix) from None
     say(f"created bucket {bucket.name} ({bucket.region})")
     return True
 
 
-def upload_code(clients: ClientFactory, bucket: str, key: str, zip_path: Path, say: Say) -> bool:
+def upload_code(clients: ClientFactory, bucket: str, key: str, zip_path: Path, say: Say,
+                dry_run: bool = False) -> bool:
     """Upload the zip under its hash-named key unless it is already there; True when uploaded now."""
     s3 = clients("s3", HOME_REGION)
     try:
@@ -102,147 +162,28 @@ def upload_code(clients: ClientFactory, bucket: str, key: str, zip_path: Path, s
         say(f"code s3://{bucket}/{key} already uploaded")
         return False
     except ClientError as error:
-        if error_code(error) not in ("404", "NoSuchKey", "NotFound"):
-            raise ToolError(f"unable to check s3://{bucket}/{key}: {error_code(error)}") from None
-    with zip_path.open("rb") as body:
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/zip")
+        if error_code(error) not in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):  # NoSuchBucket: a dry run
+            raise refusal(f"check s3://{bucket}/{key}", error) from None
+    if dry_run:
+        say(f"would upload {zip_path.name} to s3://{bucket}/{key}")
+        return True
+    try:
+        with zip_path.open("rb") as body:
+            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/zip")
+    except ClientError as error:
+        raise refusal(f"upload the package to s3://{bucket}/{key}", error, "the caller needs s3:PutObject") from None
     say(f"uploaded {zip_path.name} to s3://{bucket}/{key}")
     return True
 
 
-def replication_role_name(stack_name: str) -> str:
-    return f"{stack_name}-replication"
-
-
-def ensure_replication_role(clients: ClientFactory, stack_name: str, buckets: Sequence[Bucket], say: Say) -> str:
-    """The role S3 assumes to replicate between the buckets; created or its policy refreshed. Returns the ARN."""
-    iam = clients("iam", HOME_REGION)
-    name = replication_role_name(stack_name)
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }
-    try:
-        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
-    except ClientError as error:
-        if error_code(error) != "NoSuchEntity":
-            raise
-        arn = iam.create_role(
-            RoleName=name,
-            AssumeRolePolicyDocument=json.dumps(trust),
-            Description="S3 replication between the mrap-edge buckets",
-            Tags=[{"Key": CREATED_BY_TAG[0], "Value": CREATED_BY_TAG[1]}],
-        )["Role"]["Arn"]
-        say(f"created replication role {name}")
-    buckets_arns = [f"arn:aws:s3:::{b.name}" for b in buckets]
-    objects_arns = [f"{arn_}/*" for arn_ in buckets_arns]
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
-             "Resource": buckets_arns},
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "s3:GetObjectVersionForReplication",
-                    "s3:GetObjectVersionAcl",
-                    "s3:GetObjectVersionTagging",
-                ],
-                "Resource": objects_arns,
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                "Resource": objects_arns,
-            },
-        ],
-    }
-    iam.put_role_policy(RoleName=name, PolicyName="replicate-between-buckets", PolicyDocument=json.dumps(policy))
-    return arn
-
-
-def replication_configuration(source: Bucket, buckets: Sequence[Bucket], role_arn: str, rtc: bool) -> Dict[str, Any]:
-    """Replicate `source` to every other bucket, except the probe object.
-
-    A rule filter cannot say "everything but X", so each destination gets two rules: an enabled one for all keys and
-    a disabled one, with a higher priority, for the probe prefix. When rules to the same destination overlap, S3 applies
-    the highest-priority one, so the probe is not replicated. upload-probes double-checks this on every probe it writes
-    (a probe covered by an enabled rule comes back with a ReplicationStatus).
-    """
-    rules: List[Dict[str, Any]] = []
-    destinations = [b for b in buckets if b != source]
-    for index, destination in enumerate(destinations):
-        target: Dict[str, Any] = {"Bucket": f"arn:aws:s3:::{destination.name}"}
-        if rtc:
-            # S3 Replication Time Control: 99.99% of objects within 15 minutes; needs the metrics too.
-            target["ReplicationTime"] = {"Status": "Enabled", "Time": {"Minutes": 15}}
-            target["Metrics"] = {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}
-        rules.append(
-            {
-                "ID": f"to-{destination.region}",
-                "Priority": index + 1,
-                "Status": "Enabled",
-                "Filter": {"Prefix": ""},
-                "DeleteMarkerReplication": {"Status": "Enabled"},
-                "Destination": target,
-            }
-        )
-        rules.append(
-            {
-                "ID": f"keep-probe-out-of-{destination.region}",
-                "Priority": len(destinations) + index + 1,
-                "Status": "Disabled",
-                "Filter": {"Prefix": PROBE_KEY},
-                "DeleteMarkerReplication": {"Status": "Disabled"},
-                "Destination": {"Bucket": f"arn:aws:s3:::{destination.name}"},
-            }
-        )
-    return {"Role": role_arn, "Rules": rules}
-
-
-def put_replication(clients: ClientFactory, buckets: Sequence[Bucket], role_arn: str, rtc: bool, say: Say) -> None:
-    """Two-way (all-to-all) replication, so that whichever bucket the MRAP picks has every object."""
-    for source in buckets:
-        config = replication_configuration(source, buckets, role_arn, rtc)
-        s3 = clients("s3", source.region)
-        others = ", ".join(b.name for b in buckets if b != source)
-        if _fingerprint(_current_replication(s3, source.name)) == _fingerprint(config):
-            say(f"replication {source.name} -> {others}: unchanged")
-            continue
-        s3.put_bucket_replication(Bucket=source.name, ReplicationConfiguration=config)
-        say(f"replication {source.name} -> {others}{' with RTC' if rtc else ''}")
-
-
-def _fingerprint(config: Any) -> Any:
-    """What identifies our replication setup: rule ids (which name their purpose), priorities, states, destinations
-    and RTC. S3 echoes a configuration back with defaults filled in, so whole documents are not compared."""
-    if not config:
-        return None
-    return (config.get("Role"), sorted(
-        (r.get("ID"), r.get("Priority"), r.get("Status"), r["Destination"]["Bucket"],
-         r["Destination"].get("ReplicationTime", {}).get("Status"))
-        for r in config.get("Rules", [])
-    ))
-
-
-def _current_replication(s3: Any, name: str) -> Any:
-    try:
-        return s3.get_bucket_replication(Bucket=name)["ReplicationConfiguration"]
-    except ClientError as error:
-        if error_code(error) != "ReplicationConfigurationNotFoundError":
-            raise
-        return None
-
-
 def check_bucket(clients: ClientFactory, bucket: Bucket) -> None:
-    """An existing bucket the user named: it must be there and reachable."""
-    try:
-        clients("s3", bucket.region).head_bucket(Bucket=bucket.name)
-    except ClientError as error:
-        raise ToolError(
-            f"unable to use bucket {bucket.name} in {bucket.region}: {error_code(error)} "
-            "(pass --create-buckets to create it with replication)"
-        ) from None
+    """An existing bucket the user named without --create-buckets: there, in its Region, versioned."""
+    s3 = clients("s3", bucket.region)
+    answer = _head(s3, bucket)
+    if not answer:
+        raise ToolError(f"unable to use bucket {bucket.name} in {bucket.region}: there is no such bucket "
+                        "(pass --create-buckets to create it with replication)")
+    _check_existing(s3, bucket, answer, versioned=True)
 
 
 def cloudfront_read_statement(bucket_name: str, distribution_arn: str) -> Dict[str, Any]:
@@ -260,7 +201,8 @@ def cloudfront_read_statement(bucket_name: str, distribution_arn: str) -> Dict[s
     }
 
 
-def allow_failover_reads(clients: ClientFactory, bucket: Bucket, distribution_arn: str, say: Say) -> bool:
+def allow_failover_reads(clients: ClientFactory, bucket: Bucket, distribution_arn: str, say: Say,
+                         dry_run: bool = False) -> bool:
     """Let the distribution's origin access control read the failover bucket; other statements are kept.
 
     Done here rather than in the stack: the bucket is in another Region than the stack. Returns True when changed.
@@ -270,13 +212,22 @@ def allow_failover_reads(clients: ClientFactory, bucket: Bucket, distribution_ar
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket.name)["Policy"])
     except ClientError as error:
         if error_code(error) != "NoSuchBucketPolicy":
-            raise
+            raise refusal(f"read the bucket policy of {bucket.name}", error,
+                          "the caller needs s3:GetBucketPolicy") from None
         policy = {"Version": "2012-10-17", "Statement": []}
     statement = cloudfront_read_statement(bucket.name, distribution_arn)
     others = [s for s in policy.get("Statement", []) if s.get("Sid") != FAILOVER_POLICY_SID]
     if statement in policy.get("Statement", []):
         return False
+    if dry_run:
+        say(f"would add statement {FAILOVER_POLICY_SID} to the bucket policy of {bucket.name} (other statements kept)")
+        return True
     policy["Statement"] = others + [statement]
-    s3.put_bucket_policy(Bucket=bucket.name, Policy=json.dumps(policy))
+    try:
+        s3.put_bucket_policy(Bucket=bucket.name, Policy=json.dumps(policy))
+    except ClientError as error:
+        raise refusal(f"set the bucket policy of {bucket.name}", error,
+                      "the caller needs s3:PutBucketPolicy; Block Public Access allows this policy (it names a "
+                      "service principal with a condition)") from None
     say(f"bucket policy of {bucket.name}: CloudFront failover reads allowed for {distribution_arn}")
     return True

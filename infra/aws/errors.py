@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ToolError", "error_code", "error_message", "refusal"]
+__all__ = ["ToolError", "error_code", "error_message", "refusal", "unexpected"]
 
 
 class ToolError(Exception):
@@ -34,3 +34,14 @@ def refusal(doing: str, error: Any, fix: str = "") -> ToolError:
     if fix:
         line += f"; {fix}"
     return ToolError(line)
+
+
+def unexpected(error: Exception) -> ToolError:
+    """The one line for an AWS error that no step turned into a refusal of its own (a tool's last resort, so that
+    the user still sees the call, the code and the message rather than a traceback)."""
+    operation = getattr(error, "operation_name", "")
+    if operation:
+        return refusal(f"call {operation}", error,
+                       "check the caller's permissions for it (aws sts get-caller-identity shows who calls)")
+    return ToolError(f"unable to reach AWS: {error}; check the credentials and the network "
+                     "(aws sts get-caller-identity)")

@@ -54,6 +54,12 @@ def _describe(cfn: Any, name: str) -> Optional[Dict[str, Any]]:
     return stacks[0] if stacks else None
 
 
+def existing_stack(clients: ClientFactory, name: str) -> Optional[Dict[str, Any]]:
+    """The stack as DescribeStacks gives it, or None when there is none; a refusal is a ToolError."""
+    stack = _describe(clients("cloudformation", HOME_REGION), name)
+    return dict(stack) if stack is not None else None
+
+
 def stack_outputs(clients: ClientFactory, name: str) -> Dict[str, str]:
     stack = _describe(clients("cloudformation", HOME_REGION), name)
     if stack is None:

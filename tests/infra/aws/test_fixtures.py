@@ -1,6 +1,9 @@
-"""record-fixtures: the function's name from the stack, and AWS's refusals as one line (no traceback)."""
+"""scripts/record-fixtures: reads the function's logs in every Region (moto CloudWatch Logs) and redacts secrets; the
+function's name from the stack; AWS's refusals as one line (no traceback)."""
 from __future__ import annotations
 
+import datetime
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +12,52 @@ import pytest
 from botocore.stub import Stubber
 
 from infra.aws import fixtures
+from infra.aws.clients import ToolError
+
+from .helpers import DIST_ID, Clients
+
+
+def _debug_line(request_id: str) -> str:
+    event = {"Records": [{"cf": {
+        "config": {"distributionDomainName": "d1.cloudfront.net", "distributionId": DIST_ID,
+                   "eventType": "origin-request", "requestId": request_id},
+        "request": {"clientIp": "203.0.113.178", "method": "GET", "uri": "/photos/a.jpg",
+                    "querystring": "versionId=3&X-Amz-Signature=abc123",
+                    "headers": {"authorization": [{"key": "Authorization", "value": "AWS4-ECDSA-P256-SHA256 secret"}],
+                                "cookie": [{"key": "Cookie", "value": "session=s3cr3t"}],
+                                "x-amz-security-token": [{"key": "X-Amz-Security-Token", "value": "token"}],
+                                "range": [{"key": "Range", "value": "bytes=0-99"}]},
+                    "origin": {"custom": {"domainName": "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com",
+                                          "customHeaders": {}, "path": "", "port": 443, "protocol": "https"}}}}}]}
+    return json.dumps({"level": "DEBUG", "message": "incoming event", "request_id": request_id, "event": event})
+
+
+def test_record_fixtures_reads_every_region_and_redacts(aws: Clients, tmp_path: Path) -> None:
+    group = fixtures.log_group_name("mrap-edge")
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    for region, request_id in (("eu-west-2", "AbCd-1234_efgh=="), ("us-east-2", "ZyXw9876vuts==")):
+        logs = aws("logs", region)
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName="s")
+        logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
+            {"timestamp": int(now * 1000), "message": "START RequestId: 1 Version: 3"},
+            {"timestamp": int(now * 1000) + 1, "message": _debug_line(request_id)}])
+    # ap-south-1 has no log group: no edge there ran the function
+    paths = fixtures.record_fixtures(aws, "mrap-edge", tmp_path, regions=["eu-west-2", "us-east-2", "ap-south-1"],
+                                     say=lambda _: None, now=lambda: now + 60)
+    assert sorted(p.name for p in paths) == ["recorded-AbCd-1234_efgh__.json", "recorded-ZyXw9876vuts__.json"]
+    text = paths[0].read_text()
+    for secret in ("secret", "s3cr3t", '"token"', "abc123"):
+        assert secret not in text
+    request = json.loads(text)["Records"][0]["cf"]["request"]
+    assert request["headers"]["range"][0]["value"] == "bytes=0-99"
+    assert request["querystring"] == "versionId=3&X-Amz-Signature=[REDACTED]"
+    assert request["headers"]["authorization"][0] == {"key": "Authorization", "value": "[REDACTED]"}
+
+
+def test_record_fixtures_says_when_nothing_was_logged(aws: Clients, tmp_path: Path) -> None:
+    with pytest.raises(ToolError, match="log_level DEBUG"):
+        fixtures.record_fixtures(aws, "mrap-edge", tmp_path, regions=["eu-west-2"], say=lambda _: None)
 
 
 def _logs_refusing(code: str, message: str) -> Any:

@@ -1,0 +1,558 @@
+"""Objects that existed before replication: S3 Batch Replication jobs, their progress, and which buckets are complete.
+
+Replication copies only objects written after its rules exist, so a new Ohio bucket next to a full London bucket
+starts empty, and the MRAP (which routes by proximity, not by key) would answer 403 for every existing image from
+Ohio. Deploy therefore starts one Batch Replication job per source bucket that holds objects (s3control CreateJob,
+`S3ReplicateObject`, a manifest S3 generates from the objects eligible for replication that were never replicated
+or failed), and keeps every destination of such a job **passive** in the MRAP routes until the job has completed
+without a failed task; then it makes the destination active.
+
+Which pairs are complete is recorded in the deployables bucket (`mrap-edge/backfill/<stack>.json`): a pair
+source -> destination is complete when the source held no object once our rules were in place, or when a job for it
+ended Complete with no failed task. Jobs alone would not do: ListJobs forgets them after 90 days, and a bucket full
+of replicas is not a bucket that needs a backfill.
+
+Jobs are named so that other tools find them: their Description starts with `mrap-edge backfill <stack-name> `
+(JOB_DESCRIPTION_PREFIX), followed by the source bucket, `to`, and the destinations; `list_stack_jobs` reads them.
+Manifests and completion reports (failed tasks only) go to the source bucket under BACKFILL_PREFIX, which the
+replication rules keep out of replication as they do the probe.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .clients import HOME_REGION, ClientFactory, SessionClients
+from .errors import ToolError, error_code, error_message, refusal, unexpected
+from .regions import Bucket
+from .replication import BACKFILL_PREFIX, LOCAL_PREFIXES, current_replication, ensure_role, is_our_rule
+from .routes import ACTIVE, PASSIVE, set_routes
+from .stack import stack_outputs
+
+__all__ = [
+    "JOB_DESCRIPTION_PREFIX",
+    "RUNNING_STATES",
+    "Job",
+    "job_description",
+    "stack_job_prefix",
+    "parse_description",
+    "list_stack_jobs",
+    "describe_job",
+    "progress_line",
+    "batch_role_name",
+    "batch_role_policy",
+    "ensure_batch_role",
+    "holds_objects",
+    "start_job",
+    "wait_for_jobs",
+    "Record",
+    "load_record",
+    "save_record",
+    "delete_record",
+    "BackfillPlan",
+    "plan_backfill",
+    "wanted_routes",
+    "activate",
+    "resume",
+    "status",
+    "main",
+]
+
+JOB_DESCRIPTION_PREFIX = "mrap-edge backfill"
+# Job states that will still change (S3 User Guide, "Job statuses"); Complete, Failed and Cancelled are final.
+RUNNING_STATES = {"New", "Preparing", "Suspended", "Ready", "Active", "Pausing", "Paused", "Completing", "Cancelling",
+                  "Failing"}
+REPORT_PREFIX = BACKFILL_PREFIX + "reports"
+MANIFEST_PREFIX = BACKFILL_PREFIX + "manifests"
+# Errors from CreateJob that mean a just-created role is not usable yet (IAM is eventually consistent).
+_ROLE_NOT_READY = ("assume", "role")
+
+Say = Callable[[str], None]
+Sleep = Callable[[float], None]
+
+
+def stack_job_prefix(stack_name: str) -> str:
+    return f"{JOB_DESCRIPTION_PREFIX} {stack_name} "
+
+
+def job_description(stack_name: str, source: Bucket, destinations: Sequence[Bucket]) -> str:
+    text = f"{stack_job_prefix(stack_name)}{source.name} to {','.join(d.name for d in destinations)}"
+    return text[:256]  # the API's limit
+
+
+def parse_description(stack_name: str, description: str) -> Optional[Tuple[str, List[str]]]:
+    """(source bucket, destination buckets) of one of this stack's jobs, or None for any other job."""
+    prefix = stack_job_prefix(stack_name)
+    if not description.startswith(prefix):
+        return None
+    source, _, destinations = description[len(prefix):].partition(" to ")
+    if not source or " " in source:
+        return None
+    return source, [d for d in destinations.split(",") if d]
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    region: str
+    source: str
+    destinations: Tuple[str, ...]
+    status: str
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    elapsed_s: int = 0
+    created: Optional[datetime] = None
+    reasons: Tuple[str, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.status in RUNNING_STATES
+
+    @property
+    def clean(self) -> bool:
+        """Complete with every task succeeded: the destinations hold every object the source had."""
+        return self.status == "Complete" and self.failed == 0
+
+    @property
+    def broken(self) -> bool:
+        return not self.running and not self.clean
+
+
+def _job(stack_name: str, region: str, item: Dict[str, Any]) -> Optional[Job]:
+    parsed = parse_description(stack_name, str(item.get("Description", "")))
+    if parsed is None:
+        return None
+    progress = item.get("ProgressSummary") or {}
+    reasons = tuple(f"{r.get('FailureCode', '')}: {r.get('FailureReason', '')}".strip(": ")
+                    for r in item.get("FailureReasons", []) or [])
+    if item.get("StatusUpdateReason") and not reasons and item.get("Status") in ("Failed", "Cancelled"):
+        reasons = (str(item["StatusUpdateReason"]),)
+    return Job(job_id=str(item["JobId"]), region=region, source=parsed[0], destinations=tuple(parsed[1]),
+               status=str(item.get("Status", "")), total=int(progress.get("TotalNumberOfTasks", 0)),
+               succeeded=int(progress.get("NumberOfTasksSucceeded", 0)),
+               failed=int(progress.get("NumberOfTasksFailed", 0)),
+               elapsed_s=int((progress.get("Timers") or {}).get("ElapsedTimeInActiveSeconds", 0)),
+               created=item.get("CreationTime"), reasons=reasons)
+
+
+def list_stack_jobs(clients: ClientFactory, account_id: str, stack_name: str, regions: Sequence[str]) -> List[Job]:
+    """This stack's Batch Replication jobs in `regions` (a job lives in its source bucket's Region), newest first.
+
+    ListJobs returns the jobs of the last 90 days."""
+    jobs: List[Job] = []
+    for region in dict.fromkeys(regions):
+        s3control = clients("s3control", region)
+        token: Optional[str] = None
+        while True:
+            params: Dict[str, Any] = {"AccountId": account_id}
+            if token:
+                params["NextToken"] = token
+            try:
+                page = s3control.list_jobs(**params)
+            except ClientError as error:
+                raise refusal(f"list the Batch Operations jobs in {region}", error,
+                              "the caller needs s3:ListJobs") from None
+            for item in page.get("Jobs", []):
+                if item.get("Operation") in (None, "S3ReplicateObject"):
+                    job = _job(stack_name, region, item)
+                    if job is not None:
+                        jobs.append(job)
+            token = page.get("NextToken")
+            if not token:
+                break
+    return sorted(jobs, key=lambda j: j.created.timestamp() if j.created else 0.0, reverse=True)
+
+
+def describe_job(clients: ClientFactory, account_id: str, stack_name: str, region: str, job_id: str) -> Job:
+    try:
+        item = clients("s3control", region).describe_job(AccountId=account_id, JobId=job_id)["Job"]
+    except ClientError as error:
+        raise refusal(f"read Batch Operations job {job_id} in {region}", error,
+                      "the caller needs s3:DescribeJob") from None
+    job = _job(stack_name, region, item)
+    if job is None:
+        raise ToolError(f"unable to read job {job_id}: it is not a backfill job of stack {stack_name}")
+    return job
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def progress_line(job: Job) -> str:
+    """One line from DescribeJob's ProgressSummary: done of total, failures, rate and an estimate of what is left."""
+    head = f"backfill {job.source} -> {','.join(job.destinations)} (job {job.job_id}, {job.region}): {job.status}"
+    if job.status in ("New", "Preparing") and not job.total:
+        return head + ", S3 is listing the objects to copy"
+    done = job.succeeded + job.failed
+    line = f"{head}, {done:,} of {job.total:,} objects"
+    if job.total:
+        line += f" ({100.0 * done / job.total:.1f}%)"
+    line += f", {job.failed:,} failed"
+    if job.running and job.elapsed_s > 0 and done:
+        rate = done / job.elapsed_s
+        line += f", {rate:,.1f} objects/s, about {_duration((job.total - done) / rate)} left"
+    elif not job.running and job.elapsed_s:
+        line += f", in {_duration(job.elapsed_s)}"
+    if job.reasons:
+        line += f"; {'; '.join(job.reasons)}"
+    return line
+
+
+def batch_role_name(stack_name: str) -> str:
+    return f"{stack_name}-backfill"
+
+
+def batch_role_policy(sources: Sequence[Bucket]) -> Dict[str, Any]:
+    """The permissions S3 documents for Batch Replication with a generated, stored manifest ("Configuring an IAM role
+    for S3 Batch Replication"): initiate replication of the source's objects, read its replication configuration and
+    put the inventory configuration that generates the manifest, read the manifest, write the manifest and the
+    completion report. The manifest and report bucket is the source itself, narrowed to BACKFILL_PREFIX."""
+    arns = [f"arn:aws:s3:::{b.name}" for b in sources]
+    ours = [f"{arn}/{BACKFILL_PREFIX}*" for arn in arns]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:InitiateReplication"], "Resource": [f"{arn}/*" for arn in arns]},
+            {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration"],
+             "Resource": arns},
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": ours},
+            {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ours},
+        ],
+    }
+
+
+def ensure_batch_role(clients: ClientFactory, account_id: str, stack_name: str, sources: Sequence[Bucket],
+                      say: Say, dry_run: bool = False) -> Tuple[str, bool]:
+    """The role S3 Batch Operations assumes for the backfill jobs; returns (ARN, created now)."""
+    return ensure_role(clients, account_id, batch_role_name(stack_name), "batchoperations.s3.amazonaws.com",
+                       "S3 Batch Replication of the objects that existed before mrap-edge's replication rules",
+                       "batch-replicate-existing-objects", batch_role_policy(sources), say, dry_run)
+
+
+def holds_objects(clients: ClientFactory, bucket: Bucket) -> bool:
+    """True when the bucket has an object other than our own (probe, backfill manifests and reports)."""
+    s3 = clients("s3", bucket.region)
+    token: Optional[str] = None
+    while True:
+        params: Dict[str, Any] = {"Bucket": bucket.name, "MaxKeys": 1000}
+        if token:
+            params["ContinuationToken"] = token
+        try:
+            page = s3.list_objects_v2(**params)
+        except ClientError as error:
+            if error_code(error) == "NoSuchBucket":  # a dry run, before the bucket is created
+                return False
+            raise refusal(f"list the objects of {bucket.name}", error, "the caller needs s3:ListBucket") from None
+        if any(not str(o["Key"]).startswith(LOCAL_PREFIXES) for o in page.get("Contents", [])):
+            return True
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return False
+
+
+def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: Bucket,
+              destinations: Sequence[Bucket], role_arn: str, say: Say, sleep: Sleep = time.sleep,
+              role_is_new: bool = False) -> Job:
+    """CreateJob: replicate the source's objects that were never replicated (or failed) to its rules' destinations.
+
+    An object's replication status is one for all its destinations: when the source already replicates somewhere
+    else with rules of the user's, its objects are COMPLETED (copied there) though not in the new bucket, so those
+    are included too; S3 then copies them to every destination again (the user's included)."""
+    source_arn = f"arn:aws:s3:::{source.name}"
+    config = current_replication(clients, source) or {}
+    theirs = [str(r.get("ID")) for r in config.get("Rules", []) if not is_our_rule(r) and r.get("Status") == "Enabled"]
+    statuses = ["NONE", "FAILED"] + (["COMPLETED"] if theirs else [])
+    request = {
+        "AccountId": account_id,
+        "ConfirmationRequired": False,
+        "Operation": {"S3ReplicateObject": {}},
+        "Report": {"Bucket": source_arn, "Format": "Report_CSV_20180820", "Enabled": True, "Prefix": REPORT_PREFIX,
+                   "ReportScope": "FailedTasksOnly", "ExpectedBucketOwner": account_id},
+        "ManifestGenerator": {"S3JobManifestGenerator": {
+            "ExpectedBucketOwner": account_id,
+            "SourceBucket": source_arn,
+            "ManifestOutputLocation": {"ExpectedManifestBucketOwner": account_id, "Bucket": source_arn,
+                                       "ManifestPrefix": MANIFEST_PREFIX,
+                                       "ManifestFormat": "S3InventoryReport_CSV_20211130"},
+            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": statuses},
+            "EnableManifestOutput": True,
+        }},
+        "Description": job_description(stack_name, source, destinations),
+        "Priority": 10,
+        "RoleArn": role_arn,
+        "Tags": [{"Key": "mrap-edge:stack", "Value": stack_name}],
+    }
+    attempts = 6 if role_is_new else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            job_id = str(clients("s3control", source.region).create_job(
+                ClientRequestToken=str(uuid.uuid4()), **request)["JobId"])
+            break
+        except ClientError as error:
+            message = error_message(error).lower()
+            not_ready = error_code(error) in ("AccessDenied", "InvalidRequest") and all(
+                word in message for word in _ROLE_NOT_READY)
+            if not_ready and attempt < attempts:
+                sleep(10)  # a role is usable some seconds after CreateRole returns
+                continue
+            raise refusal(f"start the backfill of {source.name} (S3 Batch Replication)", error,
+                          f"the caller needs s3:CreateJob in {source.region} and iam:PassRole on {role_arn}; then run "
+                          f"scripts/backfill --stack-name {stack_name} --resume") from None
+    say(f"backfill {source.name} -> {', '.join(d.name for d in destinations)}: job {job_id} started in "
+        f"{source.region} (report of failed tasks: s3://{source.name}/{REPORT_PREFIX}/)")
+    if theirs:
+        say(f"  objects your rules ({', '.join(theirs)}) already replicated are included: S3 copies them to every "
+            "destination of the configuration again, yours too")
+    return Job(job_id=job_id, region=source.region, source=source.name,
+               destinations=tuple(d.name for d in destinations), status="New")
+
+
+def wait_for_jobs(clients: ClientFactory, account_id: str, stack_name: str, jobs: Sequence[Job], say: Say,
+                  sleep: Sleep = time.sleep, poll: float = 60.0, timeout: Optional[float] = None) -> List[Job]:
+    """Describe each job every `poll` seconds, printing its progress line, until all are final (or `timeout`)."""
+    current = list(jobs)
+    waited = 0.0
+    while True:
+        current = [describe_job(clients, account_id, stack_name, j.region, j.job_id) if j.running else j
+                   for j in current]
+        for job in current:
+            say(progress_line(job))
+        if not any(j.running for j in current):
+            return current
+        if timeout is not None and waited >= timeout:
+            return current
+        sleep(poll)
+        waited += poll
+
+
+@dataclass
+class Record:
+    """The pairs source -> destination known to be complete, with how that was established."""
+    bucket: str
+    key: str
+    complete: Dict[str, str] = field(default_factory=dict)
+    changed: bool = False
+
+    @staticmethod
+    def pair(source: str, destination: str) -> str:
+        return f"{source}->{destination}"
+
+    def is_complete(self, source: str, destination: str) -> bool:
+        return self.pair(source, destination) in self.complete
+
+    def mark(self, source: str, destination: str, how: str) -> None:
+        if not self.is_complete(source, destination):
+            self.complete[self.pair(source, destination)] = how
+            self.changed = True
+
+
+def _record_key(stack_name: str) -> str:
+    return f"mrap-edge/backfill/{stack_name}.json"
+
+
+def load_record(clients: ClientFactory, code_bucket: str, stack_name: str) -> Record:
+    record = Record(bucket=code_bucket, key=_record_key(stack_name))
+    try:
+        body = clients("s3", HOME_REGION).get_object(Bucket=code_bucket, Key=record.key)["Body"].read()
+    except ClientError as error:
+        if error_code(error) in ("NoSuchKey", "404", "NoSuchBucket"):
+            return record
+        raise refusal(f"read s3://{code_bucket}/{record.key}", error, "the caller needs s3:GetObject") from None
+    record.complete = dict(json.loads(body).get("complete", {}))
+    return record
+
+
+def save_record(clients: ClientFactory, record: Record) -> None:
+    if not record.changed:
+        return
+    body = json.dumps({"complete": record.complete}, indent=1, sort_keys=True).encode()
+    try:
+        clients("s3", HOME_REGION).put_object(Bucket=record.bucket, Key=record.key, Body=body,
+                                              ContentType="application/json")
+    except ClientError as error:
+        raise refusal(f"write s3://{record.bucket}/{record.key}", error, "the caller needs s3:PutObject") from None
+    record.changed = False
+
+
+def delete_record(clients: ClientFactory, code_bucket: str, stack_name: str) -> None:
+    try:
+        clients("s3", HOME_REGION).delete_object(Bucket=code_bucket, Key=_record_key(stack_name))
+    except ClientError as error:
+        if error_code(error) not in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise refusal(f"delete s3://{code_bucket}/{_record_key(stack_name)}", error) from None
+
+
+@dataclass
+class BackfillPlan:
+    to_start: List[Bucket] = field(default_factory=list)  # sources that need a new job
+    running: List[Job] = field(default_factory=list)
+    broken: List[Job] = field(default_factory=list)  # a source's latest job ended Failed, Cancelled or with failures
+    incomplete: Set[str] = field(default_factory=set)  # destination bucket names still missing objects
+
+    def pending_destinations(self, buckets: Sequence[Bucket], source: Bucket, record: Record) -> List[Bucket]:
+        return [d for d in buckets if d != source and not record.is_complete(source.name, d.name)]
+
+
+def plan_backfill(clients: ClientFactory, account_id: str, stack_name: str, buckets: Sequence[Bucket],
+                  record: Record) -> BackfillPlan:
+    """Decide, with the replication rules already in place, which pairs are complete (marking them in `record`),
+    which sources need a job, and which jobs are still running or ended badly."""
+    plan = BackfillPlan()
+    pending = {b.name: plan.pending_destinations(buckets, b, record) for b in buckets}
+    if not any(pending.values()):
+        return plan
+    latest: Dict[str, Job] = {}
+    for job in list_stack_jobs(clients, account_id, stack_name, [b.region for b in buckets if pending[b.name]]):
+        latest.setdefault(job.source, job)
+    for source in buckets:
+        destinations = pending[source.name]
+        if not destinations:
+            continue
+        job = latest.get(source.name)
+        if job is not None and job.clean and {d.name for d in destinations} <= set(job.destinations):
+            for destination in destinations:
+                record.mark(source.name, destination.name, f"job {job.job_id} complete")
+            continue
+        if not holds_objects(clients, source):
+            for destination in destinations:
+                record.mark(source.name, destination.name, "source empty once replication was set up")
+            continue
+        plan.incomplete.update(d.name for d in destinations)
+        if job is not None and job.running:
+            plan.running.append(job)
+        elif job is not None:
+            plan.broken.append(job)
+        else:
+            plan.to_start.append(source)
+    return plan
+
+
+def wanted_routes(buckets: Sequence[Bucket], incomplete: Set[str], sources: Sequence[str]) -> Dict[str, int]:
+    """Traffic dials: 0 (passive) for a bucket still missing objects, 100 (active) for the others. At least one
+    Region stays active: when every bucket is missing something, the first bucket (in --buckets order) that holds
+    data keeps serving, or the first bucket when in doubt."""
+    wanted = {b.region: PASSIVE if b.name in incomplete else ACTIVE for b in buckets}
+    if not any(wanted.values()):
+        keep = next((b for b in buckets if b.name in sources), buckets[0])
+        wanted[keep.region] = ACTIVE
+    return wanted
+
+
+def _sources(plan: BackfillPlan) -> List[str]:
+    return [job.source for job in plan.running + plan.broken] + [b.name for b in plan.to_start]
+
+
+def activate(clients: ClientFactory, account_id: str, mrap_arn: str, buckets: Sequence[Bucket], plan: BackfillPlan,
+             say: Say, sleep: Sleep = time.sleep) -> None:
+    """Routes as the backfill state says: complete buckets active, the others passive (one always active)."""
+    set_routes(clients, account_id, mrap_arn, wanted_routes(buckets, plan.incomplete, _sources(plan)), say,
+               sleep=sleep)
+
+
+def resume(clients: ClientFactory, account_id: str, stack_name: str, buckets: Sequence[Bucket], record: Record,
+           mrap_arn: str, say: Say, sleep: Sleep = time.sleep, poll: float = 60.0,
+           timeout: Optional[float] = None) -> BackfillPlan:
+    """Start a job for every source not yet copied (a failed or cancelled job is replaced: its FAILED objects are
+    retried, the copied ones are not copied again), wait for the running ones with their progress, record what is
+    complete, and set the routes."""
+    plan = plan_backfill(clients, account_id, stack_name, buckets, record)
+    by_name = {b.name: b for b in buckets}
+    restart = plan.to_start + [by_name[job.source] for job in plan.broken if job.source in by_name]
+    if restart:
+        role_arn, created = ensure_batch_role(clients, account_id, stack_name, buckets, say)
+        for source in restart:
+            plan.running.append(start_job(clients, account_id, stack_name, source,
+                                          plan.pending_destinations(buckets, source, record), role_arn, say, sleep,
+                                          role_is_new=created))
+    save_record(clients, record)
+    if plan.running:
+        wait_for_jobs(clients, account_id, stack_name, plan.running, say, sleep, poll, timeout)
+    plan = plan_backfill(clients, account_id, stack_name, buckets, record)
+    save_record(clients, record)
+    if mrap_arn:
+        activate(clients, account_id, mrap_arn, buckets, plan, say, sleep)
+    return plan
+
+
+def status(clients: ClientFactory, account_id: str, stack_name: str, buckets: Sequence[Bucket], record: Record,
+           say: Say) -> bool:
+    """Print each pair's state and each job's progress; True when every pair is complete. Reads only."""
+    jobs = list_stack_jobs(clients, account_id, stack_name, [b.region for b in buckets])
+    latest: Dict[str, Job] = {}
+    for job in jobs:
+        latest.setdefault(job.source, job)
+    complete = True
+    for source in buckets:
+        for destination in (b for b in buckets if b != source):
+            if record.is_complete(source.name, destination.name):
+                how = record.complete[record.pair(source.name, destination.name)]
+                say(f"{source.name} -> {destination.name}: complete ({how})")
+            else:
+                complete = False
+                say(f"{source.name} -> {destination.name}: not recorded complete")
+    for job in latest.values():
+        say(progress_line(job))
+    if not complete:
+        say(f"run scripts/backfill --stack-name {stack_name} --resume to copy what is missing, wait, and activate")
+    return complete
+
+
+def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,
+         sleep: Sleep = time.sleep) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/backfill", description=__doc__.splitlines()[0])
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--status", action="store_true", help="(default) what is copied, each job's progress")
+    action.add_argument("--resume", action="store_true",
+                        help="start what is missing (again), wait for the jobs, then make complete Regions active")
+    action.add_argument("--activate", action="store_true",
+                        help="set the routes from what is complete now, without waiting")
+    parser.add_argument("--stack-name", default="mrap-edge")
+    parser.add_argument("--code-bucket", help="the deployables bucket deploy used (default "
+                        "mrap-edge-deployables-<account>), which holds the record of what is complete")
+    parser.add_argument("--poll", type=float, default=60.0, help="--resume: seconds between progress lines")
+    parser.add_argument("--timeout", type=float, help="--resume: stop waiting after this many seconds")
+    args = parser.parse_args(argv)
+    try:
+        factory: ClientFactory = clients or SessionClients()
+        outputs = stack_outputs(factory, args.stack_name)
+        names = [n for n in outputs.get("BucketNames", "").split(",") if n]
+        buckets = [Bucket(n, r) for n, r in zip(names, outputs.get("BucketRegions", "").split(","))]
+        if not buckets:
+            raise ToolError(f"unable to read the buckets from stack {args.stack_name}'s outputs")
+        account = str(factory("sts", HOME_REGION).get_caller_identity()["Account"])
+        record = load_record(factory, args.code_bucket or f"mrap-edge-deployables-{account}", args.stack_name)
+        if args.resume or args.activate:
+            if args.resume:
+                plan = resume(factory, account, args.stack_name, buckets, record, outputs.get("MrapArn", ""), print,
+                              sleep, args.poll, args.timeout)
+            else:
+                plan = plan_backfill(factory, account, args.stack_name, buckets, record)
+                save_record(factory, record)
+                activate(factory, account, outputs.get("MrapArn", ""), buckets, plan, print, sleep)
+            if plan.incomplete:
+                print(f"still missing objects: {', '.join(sorted(plan.incomplete))} (passive until copied)")
+                return 2
+            print("backfill complete: every bucket holds every object; next: scripts/upload-probes")
+            return 0
+        return 0 if status(factory, account, args.stack_name, buckets, record, print) else 2
+    except ToolError as error:
+        print(f"backfill: {error}", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError) as error:
+        print(f"backfill: {unexpected(error)}", file=sys.stderr)
+        return 1

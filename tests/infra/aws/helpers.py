@@ -1,0 +1,237 @@
+"""Shared by the AWS tooling tests: moto-backed clients with botocore Stubbers for the services moto lacks, a client
+wrapper that fails on any write (dry runs), the stand-in template, and s3control answers shaped like the model's."""
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import boto3
+from botocore.stub import ANY, Stubber
+
+from infra.aws import deploy as deploy_module
+from infra.aws.clients import ToolError
+from infra.aws.regions import parse_buckets
+
+ACCOUNT = "123456789012"
+LONDON, OHIO = "mrap-edge-demo-eu-west-2", "mrap-edge-demo-us-east-2"
+BUCKETS = f"{LONDON}@eu-west-2,{OHIO}@us-east-2"
+MRAP_ARN = f"arn:aws:s3::{ACCOUNT}:accesspoint/mfzwi23gnjvgw.mrap"
+DIST_ID = "E2QWRUHAPOMQZL"
+CODE_BUCKET = f"mrap-edge-deployables-{ACCOUNT}"
+# A stand-in stack for moto, which cannot create MRAPs or distributions: same parameters, outputs of the same shape.
+TEST_TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Parameters": {name: {"Type": "String", "Default": ""} for name in (
+        "MrapName", "BucketNames", "BucketRegions", "FunctionName", "CodeBucket", "CodeKey", "Runtime", "MemorySize",
+        "Timeout", "FailoverStatusCodes", "PriceClass", "AllowedIpv4Cidrs", "NativeMode", "OriginPath")},
+    "Resources": {
+        "Marker": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${MrapName}-marker"}}},
+    },
+    "Outputs": {
+        "DistributionId": {"Value": DIST_ID},
+        "MrapArn": {"Value": MRAP_ARN},
+        "BucketNames": {"Value": {"Ref": "BucketNames"}},
+        "BucketRegions": {"Value": {"Ref": "BucketRegions"}},
+        "CodeKey": {"Value": {"Ref": "CodeKey"}},
+    },
+}
+STUBBED_SERVICES = ("cloudfront", "s3control", "wafv2")
+
+
+class Clients:
+    """moto-backed clients, except the services given stubbed clients (one per service, whatever the Region)."""
+
+    def __init__(self) -> None:
+        self.real: Dict[Tuple[str, str], Any] = {}
+        self.stubs: Dict[str, Stubber] = {}
+        self.stubbed: Dict[str, Any] = {}
+
+    def stub(self, service: str, region: str = "us-east-1") -> Stubber:
+        """The service's Stubber, created on first use; responses queue up in call order."""
+        if service in self.stubs:
+            return self.stubs[service]
+        client = boto3.client(service, region_name=region)
+        stubber = Stubber(client)
+        stubber.activate()
+        self.stubbed[service] = client
+        self.stubs[service] = stubber
+        return stubber
+
+    def __call__(self, service: str, region: str) -> Any:
+        if service in self.stubbed:
+            return self.stubbed[service]
+        if service in STUBBED_SERVICES:
+            raise AssertionError(f"unexpected call to {service}: stub it")
+        key = (service, region)
+        if key not in self.real:
+            self.real[key] = boto3.client(service, region_name=region)
+            if service == "cloudformation":
+                self.real[key].meta.events.register("after-call.cloudformation.ExecuteChangeSet", _moto_refresh)
+        return self.real[key]
+
+
+_READ_PREFIXES = ("get_", "head_", "list_", "describe_")
+_CLIENT_HELPERS = {"get_paginator", "can_paginate", "meta", "exceptions", "get_waiter"}
+
+
+class ReadOnly:
+    """Wraps a client factory; any client call that is not a read (get/head/list/describe) fails the test."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.reads: List[str] = []
+
+    def __call__(self, service: str, region: str) -> Any:
+        return _ReadOnlyClient(self.inner(service, region), service, self.reads)
+
+
+class _ReadOnlyClient:
+    def __init__(self, client: Any, service: str, reads: List[str]) -> None:
+        self._client, self._service, self._reads = client, service, reads
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _CLIENT_HELPERS or name.startswith(_READ_PREFIXES):
+            if not name.startswith("get_pag"):
+                self._reads.append(f"{self._service}.{name}")
+            return getattr(self._client, name)
+        raise AssertionError(f"dry run made a write call: {self._service}.{name}")
+
+
+def _moto_refresh(**_: Any) -> None:
+    """moto 5.2 applies a change set's resources but keeps the stack's old outputs and parameters; refresh them as
+    CloudFormation does, so the tooling reads what a real stack would show."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    for backend in cloudformation_backends[ACCOUNT].values():
+        for change_set in backend.change_sets.values():
+            if change_set.execution_status == "EXECUTE_COMPLETE":
+                stack = change_set.stack
+                stack.template = change_set.template
+                stack._parse_template()
+                stack.parameters = change_set.parameters
+                stack.resource_map.input_parameters = change_set.parameters
+                stack.output_map = stack._create_output_map()
+
+
+def distribution_response() -> Dict[str, Any]:
+    origin = {"Id": "mrap", "DomainName": "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com",
+              "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}
+    return {"Distribution": {
+        "Id": DIST_ID, "ARN": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{DIST_ID}", "Status": "InProgress",
+        "LastModifiedTime": datetime.datetime(2026, 1, 1), "InProgressInvalidationBatches": 0,
+        "DomainName": "d111111abcdef8.cloudfront.net",
+        "DistributionConfig": {"CallerReference": "mrap-edge", "Origins": {"Quantity": 1, "Items": [origin]},
+                               "DefaultCacheBehavior": {"TargetOriginId": "mrap-with-failover",
+                                                        "ViewerProtocolPolicy": "redirect-to-https"},
+                               "Comment": "mrap-edge", "Enabled": True}}, "ETag": "E2QWRUHEXAMPLE"}
+
+
+def routes_answer(london: int, ohio: int) -> Dict[str, Any]:
+    return {"Mrap": MRAP_ARN, "Routes": [
+        {"Bucket": LONDON, "Region": "eu-west-2", "TrafficDialPercentage": london},
+        {"Bucket": OHIO, "Region": "us-east-2", "TrafficDialPercentage": ohio}]}
+
+
+def expect_get_routes(clients: Clients, london: int = 100, ohio: int = 100) -> None:
+    clients.stub("s3control").add_response("get_multi_region_access_point_routes", routes_answer(london, ohio),
+                                           {"AccountId": ACCOUNT, "Mrap": MRAP_ARN})
+
+
+def expect_report(clients: Clients, london: int = 100, ohio: int = 100) -> None:
+    """What deploy's closing report reads: the distribution and the routes."""
+    clients.stub("cloudfront").add_response("get_distribution", distribution_response(), {"Id": DIST_ID})
+    expect_get_routes(clients, london, ohio)
+
+
+def expect_list_jobs(clients: Clients, jobs: Sequence[Dict[str, Any]] = (), regions: Sequence[str] = ("x",)) -> None:
+    """ListJobs once per Region listed (one stubbed client answers for all): `jobs` in the first, none after."""
+    for index, _ in enumerate(regions):
+        clients.stub("s3control").add_response("list_jobs", {"Jobs": list(jobs) if index == 0 else []},
+                                               {"AccountId": ACCOUNT})
+
+
+def job_item(job_id: str, status: str, source: str = LONDON, destinations: str = OHIO, total: int = 0,
+             succeeded: int = 0, failed: int = 0, elapsed: int = 0, stack: str = "mrap-edge",
+             created: Optional[datetime.datetime] = None) -> Dict[str, Any]:
+    """A JobListDescriptor (ListJobs) for a backfill job, as the s3control model shapes it."""
+    return {"JobId": job_id, "Description": f"mrap-edge backfill {stack} {source} to {destinations}",
+            "Operation": "S3ReplicateObject", "Priority": 10, "Status": status,
+            "CreationTime": created or datetime.datetime(2026, 12, 1, 22, 0, tzinfo=datetime.timezone.utc),
+            "ProgressSummary": {"TotalNumberOfTasks": total, "NumberOfTasksSucceeded": succeeded,
+                                "NumberOfTasksFailed": failed, "Timers": {"ElapsedTimeInActiveSeconds": elapsed}}}
+
+
+def describe_answer(job_id: str, status: str, reasons: Sequence[Tuple[str, str]] = (),
+                    **progress: Any) -> Dict[str, Any]:
+    """A DescribeJob answer (JobDescriptor) for a backfill job."""
+    item = job_item(job_id, status, **progress)
+    item.pop("Operation")
+    item.update({"ConfirmationRequired": False, "JobArn": f"arn:aws:s3:eu-west-2:{ACCOUNT}:job/{job_id}",
+                 "Operation": {"S3ReplicateObject": {}},
+                 "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-backfill",
+                 "FailureReasons": [{"FailureCode": c, "FailureReason": r} for c, r in reasons]})
+    return {"Job": item}
+
+
+def expect_create_job(clients: Clients, job_id: str, source: str = LONDON, destinations: str = OHIO,
+                      statuses: Sequence[str] = ("NONE", "FAILED")) -> None:
+    arn = f"arn:aws:s3:::{source}"
+    clients.stub("s3control").add_response("create_job", {"JobId": job_id}, {
+        "AccountId": ACCOUNT, "ConfirmationRequired": False, "Operation": {"S3ReplicateObject": {}},
+        "Report": {"Bucket": arn, "Format": "Report_CSV_20180820", "Enabled": True,
+                   "Prefix": "mrap-edge-backfill/reports", "ReportScope": "FailedTasksOnly",
+                   "ExpectedBucketOwner": ACCOUNT},
+        "ClientRequestToken": ANY,
+        "ManifestGenerator": {"S3JobManifestGenerator": {
+            "ExpectedBucketOwner": ACCOUNT, "SourceBucket": arn,
+            "ManifestOutputLocation": {"ExpectedManifestBucketOwner": ACCOUNT, "Bucket": arn,
+                                       "ManifestPrefix": "mrap-edge-backfill/manifests",
+                                       "ManifestFormat": "S3InventoryReport_CSV_20211130"},
+            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": list(statuses)},
+            "EnableManifestOutput": True}},
+        "Description": f"mrap-edge backfill mrap-edge {source} to {destinations}",
+        "Priority": 10, "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-backfill",
+        "Tags": [{"Key": "mrap-edge:stack", "Value": "mrap-edge"}]})
+
+
+def make_bucket(clients: Clients, name: str, region: str, versioned: bool = True, objects: int = 0) -> None:
+    s3 = clients("s3", region)
+    kwargs: Dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**kwargs)
+    if versioned:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    for index in range(objects):
+        s3.put_object(Bucket=name, Key=f"images/{index:04d}.jpg", Body=b"\xff\xd8 image")
+
+
+def run_deploy(clients: Any, package: Path, template: Path, *extra: str, buckets: str = BUCKETS,
+               ) -> Tuple[int, List[str]]:
+    """deploy() with the options the command line would give; (exit code, what it said)."""
+    said: List[str] = []
+    args = ["--buckets", buckets, "--zip", str(package), "--template", str(template), *extra]
+    options = deploy_module.build_parser().parse_args(args)
+    try:
+        deploy_module.deploy(clients, deploy_module.DeployOptions(
+            buckets=parse_buckets(options.buckets), zip_path=options.zip, template=options.template,
+            create_buckets=options.create_buckets, rtc=options.rtc, native=options.native,
+            dry_run=options.dry_run), say=said.append, sleep=lambda _: None)
+    except ToolError as error:
+        return 1, said + [str(error)]
+    return 0, said
+
+
+def bucket_policy_or_none(clients: Clients, name: str, region: str = "us-east-2") -> Optional[Dict[str, Any]]:
+    from botocore.exceptions import ClientError
+
+    try:
+        return json.loads(clients("s3", region).get_bucket_policy(Bucket=name)["Policy"])
+    except ClientError:
+        return None
+
+
+def rules_of(clients: Clients, name: str, region: str) -> List[Dict[str, Any]]:
+    return list(clients("s3", region).get_bucket_replication(Bucket=name)["ReplicationConfiguration"]["Rules"])
