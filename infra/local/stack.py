@@ -2,6 +2,7 @@
 workers and the CloudFront stand-in, wired together with a local "DNS" (origin domain → 127.0.0.1 port)."""
 from __future__ import annotations
 
+import collections
 import secrets
 import string
 import time
@@ -14,8 +15,8 @@ from botocore.credentials import Credentials as BotocoreCredentials
 from infra.local.s3verifier import Credentials as VerifierCredentials
 
 from .buckets import BucketServers, RegionalBucket
-from .cloudfront import CloudFrontStandIn
-from .invoker import AwsCredentials, FunctionInvoker
+from .cloudfront import RECORD_LIMIT, CloudFrontStandIn
+from .invoker import DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
 from .mrap import MrapStandIn
 from .regions import POPS
 from .template import DistributionSettings, load_settings
@@ -38,6 +39,8 @@ class StackOptions:
     settings: Optional[DistributionSettings] = None  # overrides `template` (tests)
     record_dir: Optional[Path] = None
     function_timeout_s: float = 30.0  # Lambda@Edge's limit for origin-request functions
+    function_workers: int = DEFAULT_MAX_WORKERS  # execution environments per edge location, at most
+    record_limit: int = RECORD_LIMIT  # requests, invocations and MRAP receipts kept in memory, the latest
     bucket_prefix: str = "mrap-edge-demo"
     seed: bool = True
 
@@ -58,6 +61,8 @@ class LocalStack:
             if region not in POPS:
                 raise ValueError(f"unable to place a client: no edge location for Region {region} "
                                  f"(known: {', '.join(POPS)})")
+        if options.template is not None and not Path(options.template).is_file():
+            raise ValueError(f"unable to read the distribution settings: no file {options.template}")
         if options.failover_region not in options.regions:
             raise ValueError(f"unable to use failover Region {options.failover_region}: not in {options.regions}")
         self.options = options
@@ -111,14 +116,17 @@ class LocalStack:
                                              self.credentials.session_token)],
             client_regions=options.client_regions,
         )
+        # Bounded like every record of the stand-ins: the latest receipts are kept, the counts cover all.
+        self.mrap.received = collections.deque(maxlen=options.record_limit)  # type: ignore[assignment]
         self.mrap.start()
         self._stoppers.append(self.mrap.stop)
         self._done("mrap", t, ", ".join(f"{r}=127.0.0.1:{a[1]}" for r, a in self.mrap.addresses.items()))
         code = f"zip {options.zip_path.name}" if options.zip_path else "source tree"
-        t = self._step("function", f"starting the function ({code}) in one worker per edge Region")
+        t = self._step("function", f"starting the function ({code}): per edge location, one execution environment "
+                                   f"now and up to {options.function_workers} under concurrent demand")
         for region in options.client_regions:
             invoker = FunctionInvoker(self.credentials, region=region, zip_path=options.zip_path,
-                                      timeout_s=options.function_timeout_s)
+                                      timeout_s=options.function_timeout_s, max_workers=options.function_workers)
             self.invokers[region] = invoker
             self._stoppers.append(invoker.stop)
             invoker.start()
@@ -132,6 +140,7 @@ class LocalStack:
             oac_credentials=BotocoreCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
                                                 self.credentials.session_token),
             record_dir=options.record_dir,
+            record_limit=options.record_limit,
         )
         self.cloudfront.start()
         self._stoppers.append(self.cloudfront.stop)
@@ -182,6 +191,7 @@ class LocalStack:
         self.cloudfront.cache_ttl = self.settings.default_ttl
         for invoker in self.invokers.values():
             invoker.fault = None
+            invoker.fault_every = 1
 
     def client_regions(self) -> Sequence[str]:
         return self.options.client_regions
