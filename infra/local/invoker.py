@@ -303,6 +303,12 @@ class FunctionInvoker:
         with self._pool:
             return self._size
 
+    @property
+    def busy(self) -> int:
+        """Environments serving an invocation now (or starting for one)."""
+        with self._pool:
+            return self._size - len(self._idle)
+
     def _acquire(self) -> _Worker:
         with self._pool:
             while True:
