@@ -59,6 +59,7 @@ class Invoked:
     worker: int = 0  # the execution environment that ran it
     logs: Tuple[str, ...] = ()  # the function's own log lines for this invocation (its init lines on a cold start)
     error: str = ""
+    pop_region: str = ""  # the edge location's Region (one function pool per location)
 
 
 @dataclass
@@ -112,7 +113,8 @@ class CloudFrontStandIn:
         self.cache_ttl = settings.default_ttl  # seconds, for a response whose origin says nothing about caching
         self.invocations: Deque[Invoked] = collections.deque(maxlen=record_limit)
         self.served: Deque[Served] = collections.deque(maxlen=record_limit)
-        # Every request counted, however many are kept: "requests", "failed over", and "status <code>".
+        # Every request counted, however many are kept: "requests", "status <code>", "failed over", "failed over,
+        # status <code>" and "function <outcome>" for each invocation that was not "ok".
         self.totals: Counter[str] = collections.Counter()
         self.recorded_events_limit = RECORDED_EVENTS_LIMIT
         # key -> (stored at, expires at, status, headers, body)
@@ -162,6 +164,7 @@ class CloudFrontStandIn:
             self.totals[f"status {served.status}"] += 1
             if served.failover_reason is not None:
                 self.totals["failed over"] += 1
+                self.totals[f"failed over, status {served.status}"] += 1
         headers = [(n, v) for n, v in answer.headers if n.lower() not in HOP_BY_HOP]
         headers += [
             ("Via", new_via().replace("2.0 ", "1.1 ", 1)),
@@ -212,7 +215,7 @@ class CloudFrontStandIn:
         with self._lock:
             self.invocations.append(Invoked(served.request_id, origin.origin_id, event, invocation.outcome,
                                             invocation.result, invocation.ms, invocation.cold_start_ms,
-                                            invocation.worker, invocation.logs, invocation.error))
+                                            invocation.worker, invocation.logs, invocation.error, pop_region))
             if invocation.outcome != "ok":
                 self.totals[f"function {invocation.outcome}"] += 1
         if invocation.outcome != "ok":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import signal
 import statistics
 import subprocess
@@ -18,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from .invoker import REPO_ROOT
+from .invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
 from .probe import ProbeResult, curl_probe, format_table
 from .regions import POPS
 from .samples import PROBE_KEY
@@ -35,13 +36,45 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--zip", type=Path, help="run the function from this deployment zip (python -I -S)")
     parser.add_argument("--client-region", action="append", choices=sorted(POPS),
                         help="where a client is (repeatable; default: eu-west-2 and us-east-2)")
-    parser.add_argument("--region", action="append", dest="regions",
+    parser.add_argument("--region", action="append", dest="regions", choices=sorted(POPS),
                         help="a Region with a bucket behind the MRAP (repeatable; default: eu-west-2 and us-east-2)")
-    parser.add_argument("--failover-region", default="us-east-2", help="the origin group's secondary bucket")
+    parser.add_argument("--failover-region", default="us-east-2", choices=sorted(POPS),
+                        help="the origin group's secondary bucket")
     parser.add_argument("--count", type=int, default=3, help="requests per client in the Region check")
     parser.add_argument("--record", type=Path, metavar="DIR", help="write every origin-request event as JSON here")
     parser.add_argument("--template", type=Path, help="distribution settings (default: cloudformation.template)")
-    return parser.parse_args(argv)
+    parser.add_argument("--function-workers", type=int, default=DEFAULT_MAX_WORKERS,
+                        help=f"execution environments per edge location, at most (default {DEFAULT_MAX_WORKERS})")
+    parser.error = lambda message: _usage_error(parser, message)  # type: ignore[method-assign]
+    args = parser.parse_args(argv)
+    _check_arguments(parser, args)
+    return args
+
+
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> None:
+    """Bad input is one line and exit status 2 (argparse would print the whole usage first)."""
+    sys.stderr.write(f"{parser.prog}: error: {message}\n")
+    sys.exit(2)
+
+
+def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    regions = args.regions or ["eu-west-2", "us-east-2"]
+    if args.failover_region not in regions:
+        parser.error(f"argument --failover-region: {args.failover_region} has no bucket (the Regions with one: "
+                     f"{', '.join(regions)})")
+    if args.template is not None and not args.template.is_file():
+        parser.error(f"argument --template: no such file: {args.template}")
+    if args.zip is not None and not args.zip.is_file():
+        parser.error(f"argument --zip: no such file: {args.zip}")
+    if args.count < 1 or args.function_workers < 1:
+        parser.error("arguments --count and --function-workers: must be at least 1")
+    if args.record is not None:
+        try:
+            args.record.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=args.record):
+                pass
+        except OSError as error:
+            parser.error(f"argument --record: unable to write in {args.record}: {error.strerror or error}")
 
 
 def _say(message: str) -> None:
@@ -58,6 +91,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         zip_path=args.zip,
         template=args.template,
         record_dir=args.record,
+        function_workers=args.function_workers,
     )
     _say("mrap-edge local demo: curl -> CloudFront stand-in -> edge function -> MRAP stand-in -> regional bucket")
     stack = LocalStack(options, progress=_say)
@@ -73,6 +107,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _say(f"started in {stack.timings['total']:.0f} ms")
         _print_curl_commands(stack)
         passed = _region_check(stack, args.count)
+        _print_function_log(stack)
         _print_numbers(stack)
         _say("PASS" if passed else "FAIL")
         if args.check:
@@ -128,6 +163,26 @@ def _region_check(stack: LocalStack, count: int) -> bool:
     return not wrong and not unverified
 
 
+def _print_function_log(stack: LocalStack) -> None:
+    """For the requests that were not served, the function's own log lines and how each invocation failed."""
+    assert stack.cloudfront is not None
+    failed = {s.request_id for s in stack.cloudfront.served if s.status >= 400}
+    lines: Dict[str, int] = {}
+    for invocation in stack.cloudfront.invocations:
+        if invocation.request_id not in failed:
+            continue
+        pop = POPS[invocation.pop_region].code
+        reason = (f"{invocation.outcome}: {invocation.error}",) if invocation.outcome != "ok" else ()
+        for line in invocation.logs + reason:
+            key = f"{pop} environment {invocation.worker}: {line}"
+            lines[key] = lines.get(key, 0) + 1
+    if not lines:
+        return
+    _say(f"\nthe function's log for the {len(failed)} requests that failed:")
+    for line, count in lines.items():
+        _say(f"  {line}" + (f"  (x{count})" if count > 1 else ""))
+
+
 def _print_numbers(stack: LocalStack) -> None:
     assert stack.mrap is not None and stack.cloudfront is not None
     _say("\nMRAP stand-in (S3's checks, per Region):")
@@ -137,8 +192,14 @@ def _print_numbers(stack: LocalStack) -> None:
     if invocations:
         times = sorted(i.ms for i in invocations)
         _say(f"function: {len(times)} invocations, median {statistics.median(times):.2f} ms, "
-             f"max {times[-1]:.2f} ms in the handler; worker start "
-             f"{stack.timings.get('function', 0):.0f} ms for {len(stack.invokers)} workers")
+             f"max {times[-1]:.2f} ms in the handler")
+    for region, invoker in stack.invokers.items():
+        colds = ", ".join(f"{number}: {ms:.0f} ms" for number, ms in invoker.cold_starts)
+        _say(f"  at {POPS[region].code}: {invoker.workers_started} execution environments started (at most "
+             f"{invoker.max_workers} at once); cold starts {colds}")
+    if stack.cloudfront.record_dir is not None:
+        _say(f"recorded {stack.cloudfront.recorded_events} origin-request events in {stack.cloudfront.record_dir}"
+             f" (the first {stack.cloudfront.recorded_events_limit} at most)")
     served = [s.total_ms for s in stack.cloudfront.served]
     if served:
         _say(f"CloudFront stand-in: {len(served)} requests, median {statistics.median(served):.1f} ms end to end")

@@ -38,11 +38,12 @@ WORKER = Path(__file__).with_name("worker.py")
 HANDLER = "edge.handler.lambda_handler"
 FAULTS = ("raise", "timeout", "garbage", "exit", "corrupt-signature")
 START_TIMEOUT_S = 60.0
-# Execution environments per edge location. Lambda runs up to the account's concurrency (1,000 per Region by
-# default); here each one is a process of about 30 MB, and on a small machine more environments than there are
-# requests in the function at once only add cold starts. At 32 concurrent viewers a pool of 8 is rarely full, and
-# a few hung invocations still leave environments to serve the rest.
-DEFAULT_MAX_WORKERS = 8
+# Execution environments per edge location, at most. Lambda runs up to the account's concurrency (1,000 per Region
+# by default); here each one is a process (about 20 MB, a cold start of about 200 ms of CPU). The function takes
+# about 1 ms of the 8 or so a request takes through the stack, so even at 32 concurrent viewers a location rarely
+# has more than 4 invocations in flight; a bigger pool only adds cold starts on a small machine. StackOptions and
+# `--function-workers` change it.
+DEFAULT_MAX_WORKERS = 4
 
 @dataclass(frozen=True)
 class AwsCredentials:
