@@ -68,6 +68,11 @@ class BucketServers:
             self._create(bucket)
         return self.buckets
 
+    @property
+    def pids(self) -> List[int]:
+        """The S3 server processes (for CPU accounting)."""
+        return [process.pid for process in self._servers]
+
     def stop(self) -> None:
         for process in self._servers:
             if process.stdin:

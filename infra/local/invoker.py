@@ -86,6 +86,10 @@ class _Worker:
         self.fresh = True  # has not served an invocation yet
 
     @property
+    def pid(self) -> Optional[int]:
+        return self._process.pid if self._process is not None else None
+
+    @property
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -303,6 +307,12 @@ class FunctionInvoker:
         """Environments running now (busy or idle)."""
         with self._pool:
             return self._size
+
+    @property
+    def pids(self) -> List[int]:
+        """The environments' processes now (for CPU accounting)."""
+        with self._pool:
+            return [pid for pid in (worker.pid for worker in self._all.values()) if pid is not None]
 
     @property
     def busy(self) -> int:

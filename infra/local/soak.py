@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -114,7 +115,7 @@ def _drive(plan: Dict[str, Any]) -> Dict[str, Any]:
     for thread in threads:
         thread.join()
     return {"kinds": dict(kinds), "latencies": latencies, "seconds": time.perf_counter() - started,
-            "examples": examples}
+            "examples": examples, "cpu_s": time.process_time()}
 
 
 def _drive_main() -> int:
@@ -174,6 +175,27 @@ def _run_faults(stack: LocalStack, schedule: List[_Fault], injector: _Injector, 
     for _, name, on in pending:  # the run ended early: leave nothing switched on
         if not on:
             injector.switch(name, False)
+
+
+# --- where the CPU goes -----------------------------------------------------------------------------------------
+
+
+def _process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used; 0.0 where /proc cannot tell (not Linux, gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _cpu_by_role(stack: LocalStack) -> Dict[str, float]:
+    return {
+        "stand-ins": time.process_time(),
+        "S3": sum(_process_cpu_s(pid) for pid in stack.buckets.pids),
+        "function": sum(_process_cpu_s(pid) for invoker in stack.invokers.values() for pid in invoker.pids),
+    }
 
 
 # --- the command ------------------------------------------------------------------------------------------------
@@ -280,15 +302,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         injector = _Injector(stack, args.crash_every, args.hang_every)
         controller = threading.Thread(target=_run_faults, args=(stack, schedule, injector, done, _say), daemon=True)
         controller.start()
+        before = _cpu_by_role(stack)
         try:
             result = _load(stack, args)
         finally:
             done.set()
             controller.join()
+        after = _cpu_by_role(stack)
+        cpu = {role: after[role] - before[role] for role in after}
+        cpu["load"] = float(result["cpu_s"])
         totals = stack.cloudfront.totals
         tally = Tally(args.requests, Counter(result["kinds"]), totals["failed over, status 200"],
                       result["seconds"], result["latencies"])
-        _report(stack, tally, result["examples"])
+        _report(stack, tally, result["examples"], cpu)
         return 0 if tally.passed else 1
     except KeyboardInterrupt:
         return 130
@@ -299,7 +325,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         stack.stop()
 
 
-def _report(stack: LocalStack, tally: Tally, examples: List[str]) -> None:
+def _report(stack: LocalStack, tally: Tally, examples: List[str], cpu: Dict[str, float]) -> None:
     kinds = tally.kinds
     served = kinds["ok"] - tally.failed_over
     rows = [
@@ -314,6 +340,10 @@ def _report(stack: LocalStack, tally: Tally, examples: List[str]) -> None:
     rate = tally.answered / tally.seconds if tally.seconds else 0.0
     _say(f"  throughput  {rate:.1f} requests/s ({tally.answered} in {tally.seconds:.1f} s); latency p50 "
          f"{tally.percentile(0.50):.0f} ms, p99 {tally.percentile(0.99):.0f} ms")
+    if tally.answered and all(cpu.values()):
+        per_request = {role: seconds * 1000 / tally.answered for role, seconds in cpu.items()}
+        _say("  CPU per request: " + ", ".join(f"{role} {ms:.1f} ms" for role, ms in per_request.items())
+             + f" ({sum(per_request.values()):.1f} ms in all; machine load average {os.getloadavg()[0]:.1f})")
     for region, invoker in stack.invokers.items():
         colds = [ms for _, ms in invoker.cold_starts]
         median = f", cold start median {statistics.median(colds):.0f} ms" if colds else ""
