@@ -293,10 +293,13 @@ class FunctionInvoker:
     def stop(self) -> None:
         with self._pool:
             self._stopped = True
-            workers = list(self._all.values())
+            idle = list(self._idle)
+            busy = [worker for worker in self._all.values() if worker not in idle]
             self._idle.clear()
             self._pool.notify_all()
-        for worker in workers:
+        for worker in busy:
+            worker.kill()  # its invocation ends as a crash; waiting could take up to the function timeout
+        for worker in idle:
             worker.close()
         if self._code_dir is not None:
             shutil.rmtree(self._code_dir, ignore_errors=True)
