@@ -59,7 +59,7 @@ def _usage_error(parser: argparse.ArgumentParser, message: str) -> None:
 
 def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     regions = args.regions or ["eu-west-2", "us-east-2"]
-    if args.failover_region not in regions:
+    if args.failover_region is not None and args.failover_region not in regions:
         parser.error(f"argument --failover-region: {args.failover_region} has no bucket (the Regions with one: "
                      f"{', '.join(regions)})")
     if args.template is not None and not args.template.is_file():
