@@ -71,12 +71,21 @@ class ConnectionPool:
         return None
 
     def give(self, address: Tuple[str, int], connection: http.client.HTTPConnection) -> None:
+        now = time.monotonic()
+        expired: List[http.client.HTTPConnection] = []
         with self._lock:
+            # Connections to servers no longer asked for (a stopped stack's) expire here too.
+            for other, idle in list(self._idle.items()):
+                expired += [c for since, c in idle if now - since >= self.idle_s]
+                idle[:] = [(since, c) for since, c in idle if now - since < self.idle_s]
+                if not idle and other != address:
+                    del self._idle[other]
             idle = self._idle.setdefault(address, [])
             if len(idle) < self.max_idle_per_address:
-                idle.append((time.monotonic(), connection))
-                return
-        connection.close()
+                idle.append((now, connection))
+                connection = None
+        for stale in expired + ([connection] if connection is not None else []):
+            stale.close()
 
     def close(self) -> None:
         with self._lock:

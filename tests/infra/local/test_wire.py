@@ -2,6 +2,8 @@
 connections that are reused and replaced when the server closes them."""
 from __future__ import annotations
 
+import time
+
 from botocore.credentials import Credentials
 
 from infra.local.s3verifier import Credentials as VerifierCredentials
@@ -43,3 +45,15 @@ def test_a_kept_alive_connection_is_reused_and_replaced_once_the_server_has_clos
 
     assert (first[0], first[3], second[3], third[3]) == (200, b"one", b"one", b"two")
     assert client_ports[0] == client_ports[1]  # one connection for both
+
+
+def test_idle_connections_expire_even_to_a_server_no_longer_asked_for() -> None:
+    pool = ConnectionPool(idle_s=0.2)
+    with RecordingOrigin() as gone, RecordingOrigin() as other:
+        send(gone.address, "GET", "/", [("Host", "origin")], 5, pool=pool)
+        time.sleep(0.3)
+        send(other.address, "GET", "/", [("Host", "origin")], 5, pool=pool)
+        kept = {address: len(idle) for address, idle in pool._idle.items()}
+    pool.close()
+
+    assert kept == {other.address: 1}  # the connection to the first server was closed, not kept forever
