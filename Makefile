@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: venv test demo bench package lint clean
+.PHONY: venv test demo soak bench package lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m infra.local.demo $(ARGS)
+
+soak: $(STAMP)
+	$(BIN)/python -m infra.local.soak $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench $(ARGS)

@@ -1,9 +1,10 @@
-"""The regional buckets behind the MRAP: one moto S3 server (`ThreadedMotoServer`) per Region, each the endpoint of
-that Region, with a versioned bucket holding the replicated samples and a probe object naming the bucket.
+"""The regional buckets behind the MRAP: one moto S3 server per Region, each in a process of its own
+(`s3_process`) and the endpoint of that Region, with a versioned bucket holding the replicated samples and a probe
+object naming the bucket.
 
-moto keeps one in-process backend for all its servers, so a bucket created through one server is visible through
-the others, as S3 bucket names are global. Each Region therefore has its own bucket name, and the MRAP stand-in
-sends a Region's requests to that Region's server and bucket; which bucket answered is in the probe object's body.
+Each Region's process has its own moto backend, as each Region's bucket is separate on AWS. Bucket names are still
+distinct per Region (S3 bucket names are global), and the MRAP stand-in sends a Region's requests to that Region's
+server and bucket; which bucket answered is in the probe object's body.
 
 moto's server answers unauthenticated requests with 403 (bucket ACLs), so requests to it must carry a SigV4
 Authorization header; it does not check the signature itself.
@@ -17,8 +18,10 @@ does not say whether the key exists).
 """
 from __future__ import annotations
 
-import logging
+import json
 import secrets
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -27,7 +30,6 @@ from urllib.parse import quote, unquote
 import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials
-from moto.server import ThreadedMotoServer
 
 from infra.local.s3verifier import S3Refusal
 
@@ -39,6 +41,7 @@ __all__ = ["RegionalBucket", "BucketServers", "BACKEND_CREDENTIALS", "StoredVers
 
 # Credentials the stand-ins use towards moto (its accounts accept any key); not the function's credentials.
 BACKEND_CREDENTIALS = Credentials("AKIAMOTOBACKEND00000", "moto-backend-secret")
+START_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -123,25 +126,36 @@ class BucketServers:
         self.ledger = VersionLedger()
         self._clients: Dict[str, object] = {}
         self._clients_lock = threading.Lock()
-        self._servers: List[ThreadedMotoServer] = []
-        # moto's backend outlives a server in the same process (another stack, another test): fresh names each time.
+        self._servers: List[subprocess.Popen] = []
+        # Fresh names each run, so that no name is ever taken for a bucket of another run.
         self._suffix = secrets.token_hex(3)
 
     def start(self) -> Dict[str, RegionalBucket]:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request drowns the demo
-        for region in self.regions:
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            self._servers.append(server)
-            host, port = server.get_host_and_port()
-            bucket = RegionalBucket(region, f"{self.bucket_prefix}-{self._suffix}-{region}", host, port)
+        # All processes are started before waiting for any: their imports run side by side.
+        starting = [(region, _start_process()) for region in self.regions]
+        self._servers += [process for _, process in starting]
+        for region, process in starting:
+            port = _port_of(process, region)
+            bucket = RegionalBucket(region, f"{self.bucket_prefix}-{self._suffix}-{region}", "127.0.0.1", port)
             self.buckets[region] = bucket
             self._create(bucket)
         return self.buckets
 
+    @property
+    def pids(self) -> List[int]:
+        """The S3 server processes (for CPU accounting)."""
+        return [process.pid for process in self._servers]
+
     def stop(self) -> None:
-        for server in self._servers:
-            server.stop()
+        for process in self._servers:
+            if process.stdin:
+                process.stdin.close()  # the server's signal to stop
+        for process in self._servers:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         self._servers.clear()
         self._clients.clear()
 
@@ -250,6 +264,23 @@ class BucketServers:
 
 def error_headers(refusal: S3Refusal) -> List[Tuple[str, str]]:
     return [("Content-Type", "application/xml"), ("x-amz-request-id", refusal.request_id), ("Server", "AmazonS3")]
+
+
+def _start_process() -> subprocess.Popen:
+    from .invoker import REPO_ROOT
+
+    return subprocess.Popen([sys.executable, "-m", "infra.local.s3_process"], cwd=REPO_ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+
+def _port_of(process: subprocess.Popen, region: str) -> int:
+    assert process.stdout is not None
+    line = process.stdout.readline()  # the server's one line, or "" if it died first
+    try:
+        return int(json.loads(line)["port"])
+    except (ValueError, KeyError, TypeError):
+        raise RuntimeError(f"unable to start the S3 server for {region}: it exited with status {process.poll()}") \
+            from None
 
 
 def _content_type(key: str) -> str:

@@ -30,9 +30,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from signedlinks import LinkSigner
 from signedlinks.keys import generate_key_pair
 
-from .invoker import REPO_ROOT
+from .invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
 from .probe import ProbeResult, curl_probe, format_table
-from .regions import HOUSTON, POPS
+from .regions import BUCKET_REGIONS, HOUSTON, POPS
 from .samples import PROBE_KEY
 from .stack import LocalStack, StackOptions
 from .template import DistributionSettings, load_settings
@@ -49,7 +49,7 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--zip", type=Path, help="run the function from this deployment zip (python -I -S)")
     parser.add_argument("--client-region", action="append", choices=sorted(POPS),
                         help="where a client is (repeatable; default: eu-west-2 and us-east-2)")
-    parser.add_argument("--region", action="append", dest="regions",
+    parser.add_argument("--region", action="append", dest="regions", choices=sorted(BUCKET_REGIONS),
                         help="a Region with a bucket behind the MRAP (repeatable; default: eu-west-2 and us-east-2)")
     parser.add_argument("--failover-region", default=None,
                         help="the origin group's secondary bucket (default: us-east-2; with --brownfield the first "
@@ -67,7 +67,38 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                              "table (figures are modelled, not measured)")
     parser.add_argument("--replication-lag", type=float, default=0.0, metavar="SECONDS",
                         help="how long after a write replication copies it to the other buckets (default 0)")
-    return parser.parse_args(argv)
+    parser.add_argument("--function-workers", type=int, default=DEFAULT_MAX_WORKERS,
+                        help=f"execution environments per edge location, at most (default {DEFAULT_MAX_WORKERS})")
+    parser.error = lambda message: _usage_error(parser, message)  # type: ignore[method-assign]
+    args = parser.parse_args(argv)
+    _check_arguments(parser, args)
+    return args
+
+
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> None:
+    """Bad input is one line and exit status 2 (argparse would print the whole usage first)."""
+    sys.stderr.write(f"{parser.prog}: error: {message}\n")
+    sys.exit(2)
+
+
+def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    regions = args.regions or ["eu-west-2", "us-east-2"]
+    if args.failover_region is not None and args.failover_region not in regions:
+        parser.error(f"argument --failover-region: {args.failover_region} has no bucket (the Regions with one: "
+                     f"{', '.join(regions)})")
+    if args.template is not None and not args.template.is_file():
+        parser.error(f"argument --template: no such file: {args.template}")
+    if args.zip is not None and not args.zip.is_file():
+        parser.error(f"argument --zip: no such file: {args.zip}")
+    if args.count < 1 or args.function_workers < 1:
+        parser.error("arguments --count and --function-workers: must be at least 1")
+    if args.record is not None:
+        try:
+            args.record.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=args.record):
+                pass
+        except OSError as error:
+            parser.error(f"argument --record: unable to write in {args.record}: {error.strerror or error}")
 
 
 def _say(message: str) -> None:
@@ -79,7 +110,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     regions = tuple(args.regions or ("eu-west-2", "us-east-2"))
     stories = args.brownfield or args.latency
     if args.signed_urls and stories:  # the stories' requests are unsigned links, as the app's are before the change
-        sys.stderr.write("make demo: error: --signed-urls does not go with --brownfield or --latency\n")
+        sys.stderr.write("make demo ARGS=...: error: --signed-urls does not go with --brownfield or --latency\n")
         return 2
     signing = _throwaway_signing(args.template) if args.signed_urls else None
     clients = tuple(args.client_region or regions)
@@ -96,12 +127,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         brownfield=args.brownfield,
         network_delay=args.latency,
         replication_lag_s=args.replication_lag,
+        function_workers=args.function_workers,
     )
     _say("mrap-edge local demo: curl -> CloudFront stand-in -> edge function -> MRAP stand-in -> regional bucket")
     try:
         stack = LocalStack(options, progress=_say)
     except ValueError as error:  # options no stack can start from: one line, as for other bad input
-        sys.stderr.write(f"make demo: error: {error}\n")
+        sys.stderr.write(f"make demo ARGS=...: error: {error}\n")
         return 2
     try:
         stack.start()  # stops what it started if it fails or is interrupted
@@ -122,6 +154,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if stories:
             told &= latency_table(stack, _say)
         passed = _region_check(stack, args.count, signing[1] if signing else None) and told
+        _print_function_log(stack)
         _print_numbers(stack)
         _say("PASS" if passed else "FAIL")
         if args.check:
@@ -215,6 +248,26 @@ def _region_check(stack: LocalStack, count: int, signer: Optional[LinkSigner] = 
     return not wrong and not unverified
 
 
+def _print_function_log(stack: LocalStack) -> None:
+    """For the requests that were not served, the function's own log lines and how each invocation failed."""
+    assert stack.cloudfront is not None
+    failed = {s.request_id for s in stack.cloudfront.served if s.status >= 400}
+    lines: Dict[str, int] = {}
+    for invocation in stack.cloudfront.invocations:
+        if invocation.request_id not in failed:
+            continue
+        pop = POPS[invocation.pop_region].code
+        reason = (f"{invocation.outcome}: {invocation.error}",) if invocation.outcome != "ok" else ()
+        for line in invocation.logs + reason:
+            key = f"{pop} environment {invocation.worker}: {line}"
+            lines[key] = lines.get(key, 0) + 1
+    if not lines:
+        return
+    _say(f"\nthe function's log for the {len(failed)} requests that failed:")
+    for line, count in lines.items():
+        _say(f"  {line}" + (f"  (x{count})" if count > 1 else ""))
+
+
 def _print_numbers(stack: LocalStack) -> None:
     assert stack.mrap is not None and stack.cloudfront is not None
     _say("\nMRAP stand-in (S3's checks, per Region):")
@@ -225,8 +278,14 @@ def _print_numbers(stack: LocalStack) -> None:
     if invocations:
         times = sorted(i.ms for i in invocations)
         _say(f"function: {len(times)} invocations, median {statistics.median(times):.2f} ms, "
-             f"max {times[-1]:.2f} ms in the handler; worker start "
-             f"{stack.timings.get('function', 0):.0f} ms for {len(stack.invokers)} workers")
+             f"max {times[-1]:.2f} ms in the handler")
+    for region, invoker in stack.invokers.items():
+        colds = ", ".join(f"{number}: {ms:.0f} ms" for number, ms in invoker.cold_starts)
+        _say(f"  at {POPS[region].code}: {invoker.workers_started} execution environments started (at most "
+             f"{invoker.max_workers} at once); cold starts {colds}")
+    if stack.cloudfront.record_dir is not None:
+        _say(f"recorded {stack.cloudfront.recorded_events} origin-request events in {stack.cloudfront.record_dir}"
+             f" (the first {stack.cloudfront.recorded_events_limit} at most)")
     served = [s.total_ms for s in stack.cloudfront.served]
     if served:
         _say(f"CloudFront stand-in: {len(served)} requests, median {statistics.median(served):.1f} ms end to end")

@@ -3,9 +3,10 @@ client Region it serves, and a request handler that hands every method to one `h
 the headers given (plus Content-Length)."""
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Type
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Type
 
 __all__ = ["Listener", "RequestHandler"]
 
@@ -13,11 +14,36 @@ __all__ = ["Listener", "RequestHandler"]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The listen backlog (socketserver's default is 5): at a few dozen concurrent clients a backlog of 5 overflows,
+    # the kernel drops the SYNs and clients retry after one to three seconds.
+    request_queue_size = 1024
 
     def __init__(self, address: Tuple[str, int], handler: Type[BaseHTTPRequestHandler], app: Any, region: str) -> None:
         super().__init__(address, handler)
         self.app = app
         self.client_region = region  # the location of the clients reaching this port
+        self._connections: Set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End every open connection, kept-alive ones included (their threads would otherwise serve on)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -25,6 +51,12 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: _Server
+    timeout = 60  # seconds an idle kept-alive connection stays open
+
+    def setup(self) -> None:
+        super().setup()
+        # Each response is one write anyway (see respond); no small write may wait for the peer's delayed ACK.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def handle_request(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -66,9 +98,13 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if not length_sent:
             self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
+        # Status line, headers and body in one write: two small writes on a kept-alive connection make the second
+        # wait for the client's delayed ACK of the first (Nagle), about 40 ms per response.
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD" and status not in (204, 304) and body:
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.wfile.write(b"".join(self._headers_buffer))
+        self._headers_buffer = []
         self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -104,8 +140,10 @@ class Listener:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         self._thread.join(timeout=5)
 
 

@@ -5,6 +5,7 @@ domain → 127.0.0.1 port). `StackOptions` says which situation to start from: g
 rule for Regions still being backfilled, the replication lag and the modelled network delay."""
 from __future__ import annotations
 
+import collections
 import secrets
 import string
 import time
@@ -21,9 +22,9 @@ from infra.local.s3verifier import Credentials as VerifierCredentials
 from .access import CLOUDFRONT, Access, StackIdentities
 from .bucket_endpoint import BucketEndpoint, Caller
 from .buckets import BucketServers, RegionalBucket
-from .cloudfront import CloudFrontStandIn
+from .cloudfront import RECORD_LIMIT, CloudFrontStandIn
 from .iam import Principal
-from .invoker import AwsCredentials, FunctionInvoker
+from .invoker import DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
 from .latency import NetworkModel
 from .mrap import MrapStandIn
 from .regions import BUCKET_REGIONS, POPS
@@ -48,6 +49,8 @@ class StackOptions:
     settings: Optional[DistributionSettings] = None  # overrides `template` (tests)
     record_dir: Optional[Path] = None
     function_timeout_s: float = 30.0  # Lambda@Edge's limit for origin-request functions
+    function_workers: int = DEFAULT_MAX_WORKERS  # execution environments per edge location, at most
+    record_limit: int = RECORD_LIMIT  # requests, invocations and MRAP receipts kept in memory, the latest
     bucket_prefix: str = "mrap-edge-demo"
     seed: bool = True
     # The user's data is in the first Region's bucket. Greenfield: replicated since the first write, so every
@@ -84,6 +87,8 @@ class LocalStack:
             if region not in BUCKET_REGIONS:
                 raise ValueError(f"unable to place a bucket in {region}: not a Region with an edge location here "
                                  f"(known: {', '.join(BUCKET_REGIONS)})")
+        if options.template is not None and not Path(options.template).is_file():
+            raise ValueError(f"unable to read the distribution settings: no file {options.template}")
         if options.failover_region not in options.regions:
             raise ValueError(f"unable to use failover Region {options.failover_region}: not in {options.regions}")
         self.options = options
@@ -164,6 +169,8 @@ class LocalStack:
             network=self.network,
             dials=self.initial_dials(),
         )
+        # Bounded like every record of the stand-ins: the latest receipts are kept, the counts cover all.
+        self.mrap.received = collections.deque(maxlen=options.record_limit)  # type: ignore[assignment]
         self.mrap.start()
         self._stoppers.append(self.mrap.stop)
         self._done("mrap", t, ", ".join(f"{r}=127.0.0.1:{a[1]}" for r, a in self.mrap.addresses.items())
@@ -188,10 +195,11 @@ class LocalStack:
         self._stoppers.append(self.failover_endpoint.stop)
         self._done("failover-bucket", t)
         code = f"zip {options.zip_path.name}" if options.zip_path else "source tree"
-        t = self._step("function", f"starting the function ({code}) in one worker per edge Region")
+        t = self._step("function", f"starting the function ({code}): per edge location, one execution environment "
+                                   f"now and up to {options.function_workers} under concurrent demand")
         for region in options.client_regions:
             invoker = FunctionInvoker(self.credentials, region=POPS[region].region, zip_path=options.zip_path,
-                                      timeout_s=options.function_timeout_s)
+                                      timeout_s=options.function_timeout_s, max_workers=options.function_workers)
             self.invokers[region] = invoker
             self._stoppers.append(invoker.stop)
             invoker.start()
@@ -206,6 +214,7 @@ class LocalStack:
                                                 self.oac_credentials.secret_access_key,
                                                 self.oac_credentials.session_token),
             record_dir=options.record_dir,
+            record_limit=options.record_limit,
         )
         self.cloudfront.start()
         self._stoppers.append(self.cloudfront.stop)
@@ -290,6 +299,7 @@ class LocalStack:
         self.cloudfront.cache_ttl = self.settings.default_ttl
         for invoker in self.invokers.values():
             invoker.fault = None
+            invoker.fault_every = 1
 
     def client_regions(self) -> Sequence[str]:
         return self.options.client_regions

@@ -1,16 +1,20 @@
-"""HTTP on the wire between the stand-ins: one exchange with exactly the given headers, and SigV4 for S3 where a
-stand-in itself signs (CloudFront's origin access control; the MRAP stand-in towards moto)."""
+"""HTTP on the wire between the stand-ins: one exchange with exactly the given headers over a kept-alive
+connection, and SigV4 for S3 where a stand-in itself signs (CloudFront's origin access control; the MRAP stand-in
+towards moto)."""
 from __future__ import annotations
 
 import http.client
 import re
-from typing import Iterable, List, Tuple
+import socket
+import threading
+import time
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-__all__ = ["Exchange", "send", "signed_s3_headers", "wire_safe_target", "HOP_BY_HOP"]
+__all__ = ["Exchange", "ConnectionPool", "send", "signed_s3_headers", "wire_safe_target", "HOP_BY_HOP"]
 
 Exchange = Tuple[int, str, List[Tuple[str, str]], bytes]
 # RFC 7230 section 6.1: connection-specific headers a proxy does not pass on.
@@ -18,6 +22,10 @@ HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 )
 _NOT_ON_WIRE = re.compile(r"[^\x21-\x7e]")
+# A request on a kept-alive connection the server has just closed is sent again on a new one, for methods where
+# that is safe (RFC 9110 section 9.2.2), as HTTP clients and CloudFront do.
+_RETRYABLE = ("GET", "HEAD", "OPTIONS")
+_STALE = (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError, BrokenPipeError)
 
 
 def wire_safe_target(target: str) -> str:
@@ -32,25 +40,108 @@ def signed_s3_headers(
     """`headers` plus SigV4 for S3 in `region` (Authorization, X-Amz-Date, X-Amz-Content-SHA256). The target's
     path must already be in S3's canonical form: botocore's S3 signer uses it verbatim."""
     # botocore's header map appends on assignment, so Host is left out here and set once.
-    kept = {name: value for name, value in headers if name.lower() != "host"}
-    request = AWSRequest(method=method, url=f"https://{host}{target}", headers=kept)
+    request = AWSRequest(method=method, url=f"https://{host}{target}")
+    for name, value in headers:  # assignment appends: a repeated header keeps every value, in order
+        if name.lower() != "host":
+            request.headers[name] = value
     request.headers["Host"] = host
     S3SigV4Auth(credentials, "s3", region).add_auth(request)
     return list(request.headers.items())
 
 
+class ConnectionPool:
+    """Idle kept-alive connections per address, each reused until it has been idle for `idle_s` (CloudFront's
+    origin keep-alive timeout is 5 s by default) or the server closes it."""
+
+    def __init__(self, idle_s: float = 5.0, max_idle_per_address: int = 64) -> None:
+        self.idle_s = idle_s
+        self.max_idle_per_address = max_idle_per_address
+        self._idle: Dict[Tuple[str, int], List[Tuple[float, http.client.HTTPConnection]]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, address: Tuple[str, int]) -> Optional[http.client.HTTPConnection]:
+        now = time.monotonic()
+        with self._lock:
+            idle = self._idle.get(address, [])
+            while idle:
+                since, connection = idle.pop()
+                if now - since < self.idle_s:
+                    return connection
+                connection.close()
+        return None
+
+    def give(self, address: Tuple[str, int], connection: http.client.HTTPConnection) -> None:
+        now = time.monotonic()
+        expired: List[http.client.HTTPConnection] = []
+        with self._lock:
+            # Connections to servers no longer asked for (a stopped stack's) expire here too.
+            for other, idle in list(self._idle.items()):
+                expired += [c for since, c in idle if now - since >= self.idle_s]
+                idle[:] = [(since, c) for since, c in idle if now - since < self.idle_s]
+                if not idle and other != address:
+                    del self._idle[other]
+            idle = self._idle.setdefault(address, [])
+            if len(idle) < self.max_idle_per_address:
+                idle.append((now, connection))
+                connection = None
+        for stale in expired + ([connection] if connection is not None else []):
+            stale.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for _, connection in connections:
+                connection.close()
+
+
+POOL = ConnectionPool()
+
+
 def send(
-    address: Tuple[str, int], method: str, target: str, headers: Iterable[Tuple[str, str]], timeout_s: float
+    address: Tuple[str, int], method: str, target: str, headers: Iterable[Tuple[str, str]], timeout_s: float,
+    pool: Optional[ConnectionPool] = None,
 ) -> Exchange:
-    """One HTTP/1.1 exchange with exactly these headers (no Host or Accept-Encoding added); raises OSError."""
-    connection = http.client.HTTPConnection(address[0], address[1], timeout=timeout_s)
-    try:
-        connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-        for name, value in headers:
-            connection.putheader(name, value.encode("utf-8"))
-        connection.endheaders()
-        response = connection.getresponse()
-        body = response.read() if method != "HEAD" else b""
-        return response.status, response.reason, response.getheaders(), body
-    finally:
-        connection.close()
+    """One HTTP/1.1 exchange with exactly these headers (no Host or Accept-Encoding added), on a kept-alive
+    connection from `pool` (default: this process's); raises OSError."""
+    pool = POOL if pool is None else pool
+    headers = list(headers)
+    while True:
+        connection = pool.take(address)
+        reused = connection is not None
+        if connection is None:
+            connection = http.client.HTTPConnection(address[0], address[1], timeout=timeout_s)
+        else:
+            connection.timeout = timeout_s
+            if connection.sock is not None:
+                connection.sock.settimeout(timeout_s)
+        try:
+            exchange, keep = _exchange(connection, method, target, headers)
+        except _STALE:
+            connection.close()
+            if reused and method in _RETRYABLE:
+                continue
+            raise
+        except BaseException:
+            connection.close()
+            raise
+        if keep:
+            pool.give(address, connection)
+        else:
+            connection.close()
+        return exchange
+
+
+def _exchange(
+    connection: http.client.HTTPConnection, method: str, target: str, headers: List[Tuple[str, str]]
+) -> Tuple[Exchange, bool]:
+    if connection.sock is None:
+        connection.connect()
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+    for name, value in headers:
+        connection.putheader(name, value.encode("utf-8"))
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read()  # empty for HEAD, 204 and 304: http.client knows from the method and status
+    return (response.status, response.reason, response.getheaders(), body), not response.will_close

@@ -258,7 +258,7 @@ def assert_refused(response: CurlResponse, code: str, message: str, local: Local
     assert response.header("content-type") == "text/xml"
     assert response.header("x-cache") == "Error from cloudfront"
     assert local.cloudfront is not None and local.mrap is not None
-    assert local.cloudfront.invocations == [] and local.mrap.received == []  # refused at the edge
+    assert not local.cloudfront.invocations and not local.mrap.received  # refused at the edge
 
 
 def test_the_template_key_slot_makes_the_behaviour_require_signatures(local: LocalStack) -> None:
