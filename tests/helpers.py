@@ -12,7 +12,9 @@ from typing import Any, Dict, Optional
 import pytest
 
 import edge.handler as handler_module
-from edge.failover import OriginPolicy
+from edge.config import Config
+from edge.errors import ConfigError
+from edge.handler import Runtime
 from edge.log import JsonLogger
 from infra.local.cloudfront_rules import WireRequest, validate_returned_request, wire_request
 from infra.local.s3verifier import Credentials, S3Verifier, VerifiedRequest
@@ -35,9 +37,11 @@ def request_of(event: Dict[str, Any]) -> Dict[str, Any]:
 
 
 class Edge:
-    """The handler as CloudFront runs it, with the role's credentials in the environment and logs captured."""
+    """The handler as CloudFront runs it in a fresh container: the role's credentials in the environment, a new
+    runtime (the given configuration, nothing remembered, no signer yet) and its logs captured."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, credentials: Credentials = ROLE, level: str = "WARNING"):
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, credentials: Credentials = ROLE, level: str = "WARNING",
+                 config: Optional[Config] = None, config_error: Optional[ConfigError] = None):
         self.credentials = credentials
         self.logs = io.StringIO()
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key_id)
@@ -46,9 +50,8 @@ class Edge:
             monkeypatch.setenv("AWS_SESSION_TOKEN", credentials.session_token)
         else:
             monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-        monkeypatch.setattr(handler_module, "_signer", None)
-        monkeypatch.setattr(handler_module, "_policy", OriginPolicy(handler_module.CONFIG))  # nothing remembered
-        monkeypatch.setattr(handler_module, "LOG", JsonLogger(level, self.logs))
+        self.runtime = Runtime(config or Config(), config_error, JsonLogger(level, self.logs))
+        monkeypatch.setattr(handler_module, "RUNTIME", self.runtime)
 
     def __call__(self, event: Dict[str, Any]) -> Dict[str, Any]:
         original = copy.deepcopy(event)
