@@ -21,6 +21,8 @@ from infra.local.s3verifier import Credentials, S3Verifier, VerifiedRequest
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
 MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
+# The headers every signature covers, before x-amz-security-token and content-type.
+BASE_SIGNED = {"host", "x-amz-cf-id", "x-amz-content-sha256", "x-amz-date", "x-amz-region-set"}
 ROLE = Credentials(
     access_key_id="ASIAQNZGKIQY56JQ7WML",
     secret_access_key="29NkV8TqyLDTbFyLvZ5Sa1Dn0bmhN3ggWbeeXCd4",
