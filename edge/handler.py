@@ -92,7 +92,7 @@ def sign_for_mrap(request: OriginRequest, config: Config, signer: Signer, now: f
     target = (origin.path + uri + "?" + query) if query else (origin.path + uri)
     if len(target) >= MAX_TARGET_LENGTH:
         raise UriTooLong(length=len(target), limit=f"fewer than {MAX_TARGET_LENGTH}")
-    amz_date, authorization = signer.sign(request.method, target, headers_to_sign(request), now)
+    amz_date, authorization = signer.sign(request.method, target, headers_to_sign(request).items(), now)
     headers = signed_request_headers(forwarded_headers(request), origin.domain_name,
                                      added if added is not None else entries_of(signer.fixed_headers),
                                      amz_date, authorization)

@@ -200,9 +200,10 @@ class Signer:
         self._config_second: Optional[int] = None
         self._amz_date = ""
 
-    def sign(self, method: str, target: str, signed_headers: Mapping[str, str], now: float) -> Tuple[str, str]:
-        """Sign `method target` with `signed_headers` ({name: value}: host, x-amz-cf-id, ...; one value per name, as
-        S3 joins repeated headers) at `now` (seconds since the epoch).
+    def sign(self, method: str, target: str, signed_headers: Collection[Tuple[str, str]],
+             now: float) -> Tuple[str, str]:
+        """Sign `method target` with `signed_headers` ((name, value) pairs: host, x-amz-cf-id, ...; headers.py gives
+        one pair per name, as S3 joins repeated headers) at `now` (seconds since the epoch).
 
         Return (X-Amz-Date, Authorization); the request must also carry `fixed_headers`, which are signed too."""
         # X-Amz-Date has one-second resolution, so one config serves every request within the same second.
@@ -212,7 +213,7 @@ class Signer:
             self._config_second = None  # until a signature with it has shown the X-Amz-Date it produces
         crt = self._crt
         try:
-            crt.sign(method, target, signed_headers.items(), self._config)
+            crt.sign(method, target, signed_headers, self._config)
         except Exception as error:  # awscrt reports failures as its own errors; any failure means unsigned
             # awscrt may still hold the request (a signing left running): never reuse it.
             self._crt = self._new_crt(self._credentials)
@@ -222,9 +223,11 @@ class Signer:
         # fixed ones, each once however many values it has (counted by its ";" separators): a header signed but not
         # returned would be refused by S3.
         authorization = crt.header("Authorization") or ""
-        if (
-            not authorization.startswith(_AUTHORIZATION_PREFIX)
-            or authorization.count(";") != len(signed_headers) + len(self.fixed_headers)
+        listed = authorization.count(";")
+        if not authorization.startswith(_AUTHORIZATION_PREFIX) or (
+            listed != len(signed_headers) + len(self.fixed_headers)
+            # awscrt lists a name once however many values it has; counted only when the quick count disagrees
+            and listed != len({name.lower() for name, _ in signed_headers}) + len(self.fixed_headers)
         ):
             raise SigningError(reason="the signer did not produce the expected SigV4A headers")
         if self._config_second is None:
