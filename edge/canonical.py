@@ -24,6 +24,7 @@ Where those rules leave a case open, the function decides (README, "Errors and l
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .errors import BadRequest
 
@@ -31,7 +32,7 @@ __all__ = ["canonical_uri", "canonical_query_string"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Collection, List, Optional, Tuple
+    from typing import Collection, Dict, List, Optional, Tuple
 
 # Already canonical, the common case, answered without building bytes: unreserved characters, and upper-case escapes
 # of bytes that must stay escaped. That is how browsers send a non-ASCII key (UTF-8, upper-case hex). An escape of an
@@ -44,13 +45,19 @@ _KEPT_ESCAPE = r"%(?:[89A-F][0-9A-F]|(?!2[DE]|3[0-9]|4[1-9A-F]|5[0-9AF]|6[1-9A-F
 _CANONICAL_PATH = re.compile(rf"[A-Za-z0-9\-._~/]*(?:(?!%2F){_KEPT_ESCAPE}[A-Za-z0-9\-._~/]*)*")
 _CANONICAL_COMPONENT = re.compile(rf"[A-Za-z0-9\-._~]*(?:{_KEPT_ESCAPE}[A-Za-z0-9\-._~]*)*")
 _HEX = frozenset("0123456789ABCDEFabcdef")
-_HEX_BYTES = {(high + low).encode(): bytes([int(high + low, 16)]) for high in _HEX for low in _HEX}
-# Escaping by table, one byte (decoded as one Latin-1 character) at a time inside str.translate: the result is
-# urllib's quote(), but without its per-byte Python lookups, which made a key with a few non-ASCII characters cost a
-# third of a signature.
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_COMPONENT_TABLE = [chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)]
-_PATH_TABLE = [chr(byte) if byte in _UNRESERVED or byte == ord("/") else f"%{byte:02X}" for byte in range(256)]
+
+
+@lru_cache(maxsize=None)
+def _tables() -> Tuple[Dict[bytes, bytes], List[str], List[str]]:
+    """The slow path's tables, built the first time a container needs them (a plain key never does): every escape's
+    two digits to its byte, and escaping by table, one byte (decoded as one Latin-1 character) at a time inside
+    str.translate: the result is urllib's quote(), but without its per-byte Python lookups, which made a key with a
+    few non-ASCII characters cost a third of a signature."""
+    hex_bytes = {(high + low).encode(): bytes([int(high + low, 16)]) for high in _HEX for low in _HEX}
+    path = [chr(byte) if byte in _UNRESERVED or byte == ord("/") else f"%{byte:02X}" for byte in range(256)]
+    component = [chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)]
+    return hex_bytes, path, component
 
 
 def _malformed_at(text: str) -> Optional[int]:
@@ -71,11 +78,12 @@ def _decode_once(text: str, part: str) -> bytes:
         raise BadRequest(part=part, reason="not valid Unicode (a lone surrogate)") from None
     if b"%" not in data:  # raw unicode, say: nothing to decode
         return data
+    hex_bytes = _tables()[0]
     pieces = data.split(b"%")
     decoded = [pieces[0]]
     for index in range(1, len(pieces)):
         piece = pieces[index]
-        byte = _HEX_BYTES.get(piece[:2])
+        byte = hex_bytes.get(piece[:2])
         if byte is None:
             raise BadRequest(part=part, reason=f"malformed percent-escape at offset {_malformed_at(text)}")
         decoded.append(byte)
@@ -89,14 +97,14 @@ def canonical_uri(path: str) -> str:
     Escapes that are not UTF-8 ("%FF") are kept as the bytes they are: S3's key is bytes, and S3 decides."""
     if _CANONICAL_PATH.fullmatch(path):
         return path
-    return _decode_once(path, "path").decode("latin-1").translate(_PATH_TABLE)
+    return _decode_once(path, "path").decode("latin-1").translate(_tables()[1])
 
 
 def _canonical_component(text: str, part: str = "query string") -> str:
     """A query value decoded once and re-encoded with the unreserved set ("/" becomes %2F)."""
     if _CANONICAL_COMPONENT.fullmatch(text):
         return text
-    return _decode_once(text, part).decode("latin-1").translate(_COMPONENT_TABLE)
+    return _decode_once(text, part).decode("latin-1").translate(_tables()[2])
 
 
 def _parameter_name(raw_name: str) -> Optional[str]:
