@@ -6,8 +6,10 @@ __all__ = [
     "MrapEdgeError",
     "BadRequest",
     "MethodNotAllowed",
+    "UriTooLong",
     "InvalidEvent",
     "ConfigError",
+    "OriginMisconfigured",
     "CredentialsError",
     "SigningError",
 ]
@@ -38,6 +40,11 @@ class MethodNotAllowed(MrapEdgeError):
     status_hint = 405
 
 
+class UriTooLong(MrapEdgeError):
+    fmt = "unable to sign request: {length} characters of origin path, path and query, CloudFront's limit is {limit}"
+    status_hint = 414
+
+
 class InvalidEvent(MrapEdgeError):
     fmt = "unable to read event: {reason}"
     status_hint = 500
@@ -45,6 +52,14 @@ class InvalidEvent(MrapEdgeError):
 
 class ConfigError(MrapEdgeError):
     fmt = "unable to load configuration {source}: {reason}"
+    status_hint = 500
+
+
+class OriginMisconfigured(MrapEdgeError):
+    """What the distribution adds to this origin's requests would break every signature: the fix is in the
+    distribution's settings, not in the request or the function."""
+
+    fmt = "distribution misconfiguration: {problem}; {fix}"
     status_hint = 500
 
 

@@ -6,44 +6,59 @@ the lower-case name drives the logic and the original `key` is what goes back on
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+from collections import namedtuple
 
 from .errors import InvalidEvent
 
-__all__ = ["Headers", "Origin", "OriginRequest", "parse_origin_request", "render_request", "generated_response"]
+__all__ = [
+    "Headers", "Origin", "OriginRequest", "request_id_of", "parse_origin_request", "render_request",
+    "generated_response",
+]
 
-Headers = Dict[str, List[Dict[str, str]]]
+TYPE_CHECKING = False  # typing is not imported at run time: it would cost more than the rest of this module
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+
+    Headers = Dict[str, List[Dict[str, str]]]
+
+    # Immutable views built once per request. They are tuples because a tuple is built several times faster than
+    # a frozen dataclass, and every microsecond here is paid again per request; the fast path below builds them
+    # with tuple.__new__, which skips the generated Python-level __new__ and halves the cost again.
+    class Origin(NamedTuple):
+        kind: str  # "custom" or "s3", the key CloudFront uses in request.origin
+        domain_name: str
+        path: str  # CloudFront prepends it to `uri` on the wire; it is not part of `uri`
+        custom_headers: Mapping[str, List[Dict[str, str]]]  # keyed by the lower-case name, as CloudFront sends them
+
+    class OriginRequest(NamedTuple):
+        request_id: str  # config.requestId: CloudFront sends it to the origin as X-Amz-Cf-Id
+        distribution_id: str
+        method: str
+        uri: str
+        querystring: str
+        headers: Mapping[str, List[Dict[str, str]]]
+        origin: Origin
+        raw: Mapping[str, Any]  # the request object as received, returned untouched when not signing
+else:
+    # The same fields at run time, without typing's machinery.
+    Origin = namedtuple("Origin", "kind domain_name path custom_headers")
+    OriginRequest = namedtuple("OriginRequest", "request_id distribution_id method uri querystring headers origin raw")
 
 _ORIGIN_KINDS = ("custom", "s3")
-_REASONS = {400: "Bad Request", 405: "Method Not Allowed", 500: "Internal Server Error", 502: "Bad Gateway"}
+_REASONS = {400: "Bad Request", 405: "Method Not Allowed", 414: "URI Too Long", 500: "Internal Server Error",
+            502: "Bad Gateway"}
 
 
-# Immutable views built once per request; NamedTuple because it is built several times faster than a frozen
-# dataclass, and every microsecond here is paid again per request. The fast path below builds them with
-# tuple.__new__, which skips the generated Python-level __new__ and halves the cost again.
-class Origin(NamedTuple):
-    kind: str  # "custom" or "s3", the key CloudFront uses in request.origin
-    domain_name: str
-    path: str  # CloudFront prepends it to `uri` on the wire; it is not part of `uri`
-    custom_headers: Mapping[str, List[Dict[str, str]]]
+def request_id_of(event: Any) -> Optional[str]:
+    """`Records[0].cf.config.requestId` when it is there, whatever is wrong with the rest of the event.
 
-    def has_custom_header(self, name: str) -> bool:
-        # The keys are lower-cased by CloudFront; compare that way so any configured casing matches.
-        if not self.custom_headers:  # the MRAP origin usually has none
-            return False
-        wanted = name.lower()
-        return any(key.lower() == wanted for key in self.custom_headers)
-
-
-class OriginRequest(NamedTuple):
-    request_id: str  # config.requestId: CloudFront sends it to the origin as X-Amz-Cf-Id
-    distribution_id: str
-    method: str
-    uri: str
-    querystring: str
-    headers: Mapping[str, List[Dict[str, str]]]
-    origin: Origin
-    raw: Mapping[str, Any]  # the request object as received, returned untouched when not signing
+    Read first and on its own, so that even an event the function cannot use (a function attached to the wrong
+    trigger, say) gets an answer and a log line that carry the id the viewer's report can be found by."""
+    try:
+        request_id = event["Records"][0]["cf"]["config"]["requestId"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return request_id if type(request_id) is str and request_id else None
 
 
 _new = tuple.__new__

@@ -6,106 +6,103 @@ canonical `uri` and query returned here, `host`, `content-type` if any, and `x-a
 returned (a function may not set it). Viewer `Authorization` and `x-amz-*` headers never reach S3.
 
 Errors become generated responses here and nowhere else; nothing is raised to CloudFront, and nothing unsigned
-or half-signed is returned for the MRAP.
+or half-signed is returned for the MRAP. The rules live in their own modules: event.py (reading the event and
+answering), origins.py (which origins are signed), canonical.py (path and query), headers.py (every header rule),
+signing.py (awscrt), config.py; this module only wires them. What a container keeps between requests is one
+Runtime object, RUNTIME, which tests replace as a whole.
 """
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .canonical import canonical_query_string, canonical_uri
 from .config import Config, load_config
-from .errors import ConfigError, MethodNotAllowed, MrapEdgeError
-from .event import Headers, OriginRequest, generated_response, parse_origin_request, render_request
-from .failover import SIGN, OriginPolicy
+from .errors import ConfigError, MethodNotAllowed, MrapEdgeError, UriTooLong
+from .event import generated_response, parse_origin_request, render_request, request_id_of
+from .headers import entries_of, forwarded_headers, headers_to_sign, signed_request_headers
 from .log import JsonLogger, redact_event
-from .signing import Signer, credentials_from_environment, is_signature_header
+from .origins import SIGN, OriginMemo
+from .signing import Signer, credentials_from_environment
 
-__all__ = ["lambda_handler", "sign_for_mrap"]
+__all__ = ["lambda_handler", "sign_for_mrap", "Runtime", "RUNTIME", "MAX_TARGET_LENGTH"]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
+
+    from .event import Headers, OriginRequest
 
 # What a viewer is told for a server-side failure; the detail goes to the log only.
 _SERVER_SIDE_MESSAGES = {500: "the edge function cannot sign requests", 502: "the origin request could not be signed"}
+# CloudFront refuses an origin request whose origin path + path + query reach 8,192 characters, with a 502 of its
+# own that says nothing; the function answers 414 with the request id instead.
+MAX_TARGET_LENGTH = 8192
 
 
-def _load() -> Tuple[Config, Optional[ConfigError]]:
-    try:
-        return load_config(), None
-    except ConfigError as error:
-        return Config(), error
+class Runtime:
+    """What one container keeps between requests: the configuration (or why it could not be read), the logger,
+    the origin memo and the signer, built at the first request that needs it (it reads the credentials)."""
+
+    __slots__ = ("config", "config_error", "log", "origins", "cold_start", "_signer", "_added")
+
+    def __init__(self, config: Config, config_error: Optional[ConfigError] = None, log: Optional[JsonLogger] = None,
+                 signer: Optional[Signer] = None) -> None:
+        self.config = config
+        self.config_error = config_error
+        self.log = log if log is not None else JsonLogger(config.log_level)
+        self.origins = OriginMemo(config)
+        self.cold_start = True
+        self._signer = signer
+        self._added: Headers = entries_of(signer.fixed_headers) if signer is not None else {}
+
+    @classmethod
+    def from_package(cls) -> Runtime:
+        """The runtime for the packaged configuration file; a bad file is logged once here, and every request then
+        gets a generated 500 naming it in the log."""
+        try:
+            runtime = cls(load_config())
+        except ConfigError as error:
+            runtime = cls(Config(), error)
+            runtime.log.log("ERROR", str(error), error=error.code)
+        return runtime
+
+    def signer(self) -> Signer:
+        if self._signer is None:
+            self._signer = Signer(credentials_from_environment())
+            # The headers the signer adds besides X-Amz-Date and Authorization, in CloudFront's shape: built once
+            # and shared by every response, which CloudFront only reads.
+            self._added = entries_of(self._signer.fixed_headers)
+        return self._signer
+
+    def added_headers(self) -> Headers:
+        return self._added
 
 
-CONFIG, CONFIG_ERROR = _load()
-LOG = JsonLogger(CONFIG.log_level)
-if CONFIG_ERROR is not None:
-    LOG.log("ERROR", str(CONFIG_ERROR), error=CONFIG_ERROR.code)
-_policy = OriginPolicy(CONFIG)
-_signer: Optional[Signer] = None
-_fixed_entries: Tuple[Optional[Signer], Headers] = (None, {})
-_cold_start = True
-
-
-def _get_signer() -> Signer:
-    global _signer
-    if _signer is None:
-        _signer = Signer(credentials_from_environment())
-    return _signer
-
-
-def _fixed_entries_of(signer: Signer) -> Headers:
-    """The headers a signer adds besides X-Amz-Date and Authorization, in CloudFront's shape. Built once per signer
-    and shared by every response, which CloudFront only reads."""
-    global _fixed_entries
-    if _fixed_entries[0] is not signer:
-        entries = {name.lower(): [{"key": name, "value": value}] for name, value in signer.fixed_headers}
-        _fixed_entries = (signer, entries)
-    return _fixed_entries[1]
-
-
-def _get_policy() -> OriginPolicy:
-    global _policy
-    if _policy.config is not CONFIG:
-        _policy = OriginPolicy(CONFIG)
-    return _policy
-
-
-def _without_viewer_credentials(headers: Mapping[str, List[Dict[str, str]]]) -> Headers:
-    # A viewer's Authorization or x-amz-* header would either break the signature or be unsigned, which S3 refuses.
-    # Usually there is nothing to drop: one search of the joined names settles that several times faster than
-    # testing each name in Python. A name that merely contains one of the two strings takes the exact path below.
-    names = "\n".join(headers).lower()
-    if "authorization" not in names and "x-amz-" not in names:
-        return dict(headers)
-    return {name: entries for name, entries in headers.items() if not is_signature_header(name)}
-
-
-def sign_for_mrap(request: OriginRequest, config: Config, signer: Signer, now: float) -> Dict[str, Any]:
+def sign_for_mrap(request: OriginRequest, config: Config, signer: Signer, now: float,
+                  added: Optional[Headers] = None) -> Dict[str, Any]:
     """The request to return for the MRAP origin, signed for what CloudFront will put on the wire.
 
-    `now` is in seconds since the epoch. The origin must have passed failover.check_signable."""
+    `now` is in seconds since the epoch; `added` is `signer.fixed_headers` in CloudFront's shape (built here when not
+    given). The origin must have passed origins.check_signable."""
     if request.method not in config.allowed_methods:
         raise MethodNotAllowed(method=request.method)
     origin = request.origin
     uri = canonical_uri(request.uri)
     query = canonical_query_string(request.querystring, config.query_allowlist) if request.querystring else ""
-    headers = _without_viewer_credentials(request.headers)
-    headers["host"] = [{"key": "Host", "value": origin.domain_name}]
-    to_sign = [("host", origin.domain_name), ("x-amz-cf-id", request.request_id)]
-    # An origin custom header replaces a same-named request header on the wire, so sign the value S3 will see.
-    content_type = origin.custom_headers.get("content-type") or headers.get("content-type")
-    if content_type:
-        to_sign += [("content-type", entry["value"]) for entry in content_type]
     target = (origin.path + uri + "?" + query) if query else (origin.path + uri)
-    amz_date, authorization = signer.sign(request.method, target, to_sign, now)
-    headers.update(_fixed_entries_of(signer))
-    headers["x-amz-date"] = [{"key": "X-Amz-Date", "value": amz_date}]
-    headers["authorization"] = [{"key": "Authorization", "value": authorization}]
+    if len(target) >= MAX_TARGET_LENGTH:
+        raise UriTooLong(length=len(target), limit=f"fewer than {MAX_TARGET_LENGTH}")
+    amz_date, authorization = signer.sign(request.method, target, headers_to_sign(request).items(), now)
+    headers = signed_request_headers(forwarded_headers(request), origin.domain_name,
+                                     added if added is not None else entries_of(signer.fixed_headers),
+                                     amz_date, authorization)
     return render_request(request, uri, query, headers)
 
 
-def _error_response(error: MrapEdgeError, request: Optional[OriginRequest]) -> Dict[str, Any]:
+def _error_response(runtime: Runtime, error: MrapEdgeError, request_id: Optional[str],
+                    request: Optional[OriginRequest]) -> Dict[str, Any]:
     status = error.status_hint
-    request_id = request.request_id if request else None
-    LOG.log(
+    runtime.log.log(
         "ERROR" if status >= 500 else "WARNING",
         str(error),
         error=error.code,
@@ -116,34 +113,42 @@ def _error_response(error: MrapEdgeError, request: Optional[OriginRequest]) -> D
     )
     extra = None
     if status == 405:
-        extra = {"allow": [{"key": "Allow", "value": ", ".join(CONFIG.allowed_methods)}]}
+        extra = {"allow": [{"key": "Allow", "value": ", ".join(runtime.config.allowed_methods)}]}
     viewer_message = _SERVER_SIDE_MESSAGES.get(status, str(error))
     return generated_response(status, request_id, viewer_message, extra)
 
 
 def lambda_handler(event: Any, context: Any) -> Dict[str, Any]:
-    global _cold_start
-    cold_start, _cold_start = _cold_start, False
+    runtime = RUNTIME
+    cold_start, runtime.cold_start = runtime.cold_start, False
+    # First, and on its own: whatever else is wrong with the event, the answer and the log line carry this id.
+    request_id = request_id_of(event)
     request: Optional[OriginRequest] = None
+    log = runtime.log
     try:
         request = parse_origin_request(event)
-        if LOG.debug_enabled:
-            LOG.log("DEBUG", "origin request", request_id=request.request_id, event=redact_event(event))
-        if CONFIG_ERROR is not None:
-            raise CONFIG_ERROR
-        decision = _get_policy().decide(request.origin)
+        if log.debug_enabled:
+            log.log("DEBUG", "origin request", request_id=request_id, event=redact_event(event))
+        if runtime.config_error is not None:
+            # Answered, not raised: raising the one stored error again on every request would grow its traceback
+            # (and keep each request's frames alive) for as long as the container lives.
+            return _error_response(runtime, runtime.config_error, request_id, request)
+        decision = runtime.origins.decide(request.origin)
         if decision != SIGN:
-            LOG.log("INFO", "passed through", request_id=request.request_id, decision=decision,
+            log.log("INFO", "passed through", request_id=request_id, decision=decision,
                     origin=request.origin.domain_name, cold_start=cold_start)
             return dict(request.raw)
-        signed = sign_for_mrap(request, CONFIG, _get_signer(), time.time())
-        if LOG.info_enabled:
-            LOG.log("INFO", "signed", request_id=request.request_id, origin=request.origin.domain_name,
+        signer = runtime.signer()
+        signed = sign_for_mrap(request, runtime.config, signer, time.time(), runtime.added_headers())
+        if log.info_enabled:
+            log.log("INFO", "signed", request_id=request_id, origin=request.origin.domain_name,
                     uri=signed["uri"], querystring=signed["querystring"], cold_start=cold_start)
         return signed
     except MrapEdgeError as error:
-        return _error_response(error, request)
+        return _error_response(runtime, error, request_id, request)
     except Exception as error:  # never raise to CloudFront: it would answer 503 with no reason
-        LOG.log("ERROR", f"unexpected {type(error).__name__}: {error}",
-                request_id=request.request_id if request else None, error="Unexpected")
-        return generated_response(500, request.request_id if request else None, _SERVER_SIDE_MESSAGES[500])
+        log.log("ERROR", f"unexpected {type(error).__name__}: {error}", request_id=request_id, error="Unexpected")
+        return generated_response(500, request_id, _SERVER_SIDE_MESSAGES[500])
+
+
+RUNTIME = Runtime.from_package()

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Dict, Mapping, Optional, TextIO
 
 __all__ = ["JsonLogger", "redact_event", "REDACTED"]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Mapping, Optional, TextIO
 
 REDACTED = "[REDACTED]"
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}

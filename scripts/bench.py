@@ -215,7 +215,7 @@ message = b"A" * 150
 headers = [("host", "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"), ("x-amz-cf-id", "x" * 56)]
 calls = {
     "floor": lambda: key.sign(message, ec.ECDSA(hashes.SHA256())),
-    "awscrt": lambda: handler._get_signer().sign("GET", "/images/cat.jpg", headers, time.time()),
+    "awscrt": lambda: handler.RUNTIME.signer().sign("GET", "/images/cat.jpg", headers, time.time()),
     "handler": lambda: handler.lambda_handler(event, None),
 }
 call = calls[sys.argv[1]]

@@ -12,13 +12,17 @@ from typing import Any, Dict, Optional
 import pytest
 
 import edge.handler as handler_module
-from edge.failover import OriginPolicy
+from edge.config import Config
+from edge.errors import ConfigError
+from edge.handler import Runtime
 from edge.log import JsonLogger
 from infra.local.cloudfront_rules import WireRequest, validate_returned_request, wire_request
 from infra.local.s3verifier import Credentials, S3Verifier, VerifiedRequest
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
 MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
+# The headers every signature covers, before x-amz-security-token and content-type.
+BASE_SIGNED = {"host", "x-amz-cf-id", "x-amz-content-sha256", "x-amz-date", "x-amz-region-set"}
 ROLE = Credentials(
     access_key_id="ASIAQNZGKIQY56JQ7WML",
     secret_access_key="29NkV8TqyLDTbFyLvZ5Sa1Dn0bmhN3ggWbeeXCd4",
@@ -35,9 +39,11 @@ def request_of(event: Dict[str, Any]) -> Dict[str, Any]:
 
 
 class Edge:
-    """The handler as CloudFront runs it, with the role's credentials in the environment and logs captured."""
+    """The handler as CloudFront runs it in a fresh container: the role's credentials in the environment, a new
+    runtime (the given configuration, nothing remembered, no signer yet) and its logs captured."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, credentials: Credentials = ROLE, level: str = "WARNING"):
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, credentials: Credentials = ROLE, level: str = "WARNING",
+                 config: Optional[Config] = None, config_error: Optional[ConfigError] = None):
         self.credentials = credentials
         self.logs = io.StringIO()
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key_id)
@@ -46,9 +52,8 @@ class Edge:
             monkeypatch.setenv("AWS_SESSION_TOKEN", credentials.session_token)
         else:
             monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-        monkeypatch.setattr(handler_module, "_signer", None)
-        monkeypatch.setattr(handler_module, "_policy", OriginPolicy(handler_module.CONFIG))  # nothing remembered
-        monkeypatch.setattr(handler_module, "LOG", JsonLogger(level, self.logs))
+        self.runtime = Runtime(config or Config(), config_error, JsonLogger(level, self.logs))
+        monkeypatch.setattr(handler_module, "RUNTIME", self.runtime)
 
     def __call__(self, event: Dict[str, Any]) -> Dict[str, Any]:
         original = copy.deepcopy(event)
