@@ -20,6 +20,7 @@ sign with botocore's CrtS3SigV4AsymAuth. It is written here as a baseline and is
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -322,15 +323,25 @@ event = {event!r}
 {body}
 """
 
-# Under the target's interpreter: which modules `import edge.handler` loads, and which the first request loads.
+# Under the target's interpreter: which modules `import edge.handler` loads, and which the first request loads, in the
+# order their imports started (a finder placed first on sys.meta_path sees each name once, as its import starts).
+# Replayed in that order, each import does what it did the first time; sys.modules is in the order they finished,
+# and replaying that order could import `genericpath` before `os`, which the standard library's cycles do not allow.
+# The probe prints with repr(), not json, so that it loads nothing the steps would not.
 MODULE_PROBE = """
-import json
-before = set(sys.modules)
+started = []
+class StartRecorder:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        started.append(name)
+sys.meta_path.insert(0, StartRecorder)
 import edge.handler
-imported = [name for name in sys.modules if name not in before]
+imported = [name for name in dict.fromkeys(started) if name in sys.modules]
+mark = len(started)
 result = edge.handler.lambda_handler(event, None)
 assert "authorization" in result["headers"], result
-print(json.dumps({"import": imported, "request": [n for n in sys.modules if n not in before and n not in imported]}))
+request = [name for name in dict.fromkeys(started[mark:]) if name in sys.modules and name not in imported]
+print(repr({"import": imported, "request": request}))
 """
 
 FIRST_REQUEST = """import edge.handler
@@ -359,17 +370,16 @@ def cold_steps(python: str, root: Path, event: dict) -> List[ColdStep]:
     if done.returncode != 0:
         last = ([line for line in done.stderr.splitlines() if line.strip()] or ["no output"])[-1]
         raise RuntimeError(f"the function does not import and sign from {root}: {last}")
-    modules = json.loads(done.stdout.splitlines()[-1])
+    modules = ast.literal_eval(done.stdout.splitlines()[-1])
     awscrt = [n for n in modules["import"] if n == "awscrt" or n.startswith("awscrt.")]
     ours = [n for n in modules["import"] if n == "edge" or n.startswith("edge.")]
     stdlib = [n for n in modules["import"] if n not in awscrt and n not in ours and n != "_awscrt"]
     imports = "import _awscrt"
     steps = [ColdStep("interpreter alone (start, the event, exit)", "pass"),
              ColdStep("+ `import _awscrt`: **the floor**", imports)]
-    imports += "".join(f"\nimport {name}" for name in awscrt)
+    imports += "".join(f"\n__import__({name!r})" for name in awscrt)
     steps.append(ColdStep(f"+ awscrt's Python layer ({len(awscrt)} modules, and the standard library they load)",
                           imports))
-    # In load order: a package before its submodules, as the import system loaded them.
     imports += "".join(f"\n__import__({name!r})" for name in stdlib)
     steps.append(ColdStep(f"+ the standard library modules edge/ loads ({len(stdlib)})", imports))
     imports += "\nimport edge.handler"
