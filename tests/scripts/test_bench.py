@@ -53,7 +53,7 @@ def test_the_cold_start_report_divides_by_the_import_awscrt_floor() -> None:
     assert ok == {"cold_instructions_vs_floor": True}  # 520 / 454 = 1.145
     assert "ours / floor: 1.15× (our own share 15 % of the floor); without .pyc 1.43×" in text
     assert "the .pyc files save 130 M instructions, 29 % of the floor" in text
-    assert "| ours | 520 M | +20 M | 1.15× |" in text
+    assert "| ours | 520 M | +20.0 M | 1.15× |" in text
     _, ok = bench.cold_report("3.13.0", "mrap-edge-x.zip", counts[:-1] + [("ours", 530_000_000)], 650_000_000, times)
     assert ok == {"cold_instructions_vs_floor": False}
 
