@@ -43,6 +43,7 @@ __all__ = [
     "Bytecode",
     "python_version",
     "find_python",
+    "python_search_places",
     "compile_bytecode",
     "check_arch",
     "check_wheel",
@@ -451,7 +452,8 @@ def _python_candidates(version: Tuple[int, int]) -> List[str]:
     return candidates
 
 
-def _where_searched(runtime: str) -> str:
+def python_search_places(runtime: str) -> str:
+    """Where find_python looks, for a message that says why none was found."""
     major, minor = python_version(runtime)
     return f"looked for python{major}.{minor} on PATH and in {_pyenv_root() / 'versions'}"
 
@@ -490,7 +492,6 @@ def find_python(runtime: str, explicit: Optional[str] = None) -> Optional[str]:
 # path into the code objects when it loads them.
 _COMPILE_SCRIPT = r"""
 import os, py_compile, sys
-from importlib.util import MAGIC_NUMBER
 root = sys.argv[1]
 for rel in sys.stdin.read().splitlines():
     try:
@@ -498,7 +499,7 @@ for rel in sys.stdin.read().splitlines():
                            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
     except py_compile.PyCompileError as error:
         sys.exit(f"{rel}: does not compile under Python {sys.version.split()[0]}: " + str(error.exc_value))
-print(sys.version.split()[0], sys.implementation.cache_tag, MAGIC_NUMBER.hex())
+print(sys.version.split()[0])
 """
 
 
@@ -513,8 +514,7 @@ def compile_bytecode(root: Path, python: str) -> Tuple[str, int]:
     if done.returncode != 0:
         last = ([line for line in done.stderr.splitlines() if line.strip()] or ["no output"])[-1]
         raise PackagingError(f"unable to compile the .pyc files: {last.strip()}")
-    version, _, _ = done.stdout.split()
-    return version, len(sources)
+    return done.stdout.strip(), len(sources)
 
 
 def _bare_env() -> Dict[str, str]:
@@ -631,8 +631,8 @@ def build_package(runtime: str = DEFAULT_RUNTIME, config: Optional[Config] = Non
         raise PackagingError(f"requirements file {requirements} not found")
     target_python = find_python(runtime, check_python)
     if target_python is None and require_bytecode:
-        raise PackagingError(f"no CPython {major}.{minor} found to compile the .pyc files ({_where_searched(runtime)});"
-                             f" pass --check-python PATH")
+        raise PackagingError(f"no CPython {major}.{minor} found to compile the .pyc files "
+                             f"({python_search_places(runtime)}); pass --check-python PATH")
     with tempfile.TemporaryDirectory(prefix="mrap-edge-package-") as temp:
         work = Path(temp)
         (work / "wheels").mkdir()
@@ -658,9 +658,10 @@ def build_package(runtime: str = DEFAULT_RUNTIME, config: Optional[Config] = Non
             bytecode = Bytecode(target_python, version, count,
                                 f"{count} .pyc files compiled by CPython {version} (unchecked-hash): {target_python}")
         else:
-            bytecode = Bytecode(None, None, 0, f"none: no CPython {major}.{minor} found ({_where_searched(runtime)}), "
-                                               f"so every cold start compiles the modules it imports; "
-                                               f"pass --check-python PATH, or --require-pyc to refuse")
+            bytecode = Bytecode(None, None, 0, f"none: no CPython {major}.{minor} found "
+                                               f"({python_search_places(runtime)}), so every cold start compiles the "
+                                               f"modules it imports; pass --check-python PATH, or --require-pyc to "
+                                               f"refuse")
         progress(f"bytecode: {bytecode.detail}")
 
         built = work / "package.zip"

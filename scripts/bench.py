@@ -482,7 +482,7 @@ def cold_start(zip_path: Optional[Path], python: Optional[str], runs: int) -> Tu
 
     target = packaging.find_python(COLD_RUNTIME, python)
     if target is None:
-        return [f"## Cold start: not measured: no CPython 3.13 found ({packaging._where_searched(COLD_RUNTIME)}); "
+        return [f"## Cold start: not measured: no CPython 3.13 found ({packaging.python_search_places(COLD_RUNTIME)}); "
                 "pass --python PATH"], {"cold_instructions_vs_floor": False}
     version = subprocess.run([target, "-I", "-S", "-c", "import sys; print(sys.version.split()[0])"],
                              capture_output=True, text=True, check=True).stdout.strip()

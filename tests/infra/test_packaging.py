@@ -196,7 +196,7 @@ def target_python(runtime: str) -> str:
         present = [p for p in sorted(pyenv.glob(f"{runtime[6:]}.*/bin/{name}")) if os.access(p, os.X_OK)]
         if present:
             pytest.fail(f"{present[0]} exists but packaging.find_python({runtime!r}) did not find it")
-        pytest.skip(f"no CPython {runtime[6:]} on this machine ({packaging._where_searched(runtime)})")
+        pytest.skip(f"no CPython {runtime[6:]} on this machine ({packaging.python_search_places(runtime)})")
     return found
 
 

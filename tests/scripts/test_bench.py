@@ -72,7 +72,7 @@ def test_callgrind_counts_the_program_and_reports_a_failure_in_one_line(tmp_path
 def zip_under_target(tmp_path_factory: pytest.TempPathFactory) -> tuple:
     python = packaging.find_python(bench.COLD_RUNTIME)
     if python is None:
-        pytest.skip(f"no CPython 3.13 on this machine ({packaging._where_searched(bench.COLD_RUNTIME)})")
+        pytest.skip(f"no CPython 3.13 on this machine ({packaging.python_search_places(bench.COLD_RUNTIME)})")
     out = tmp_path_factory.mktemp("bench-zip")
     result = packaging.build_package(bench.COLD_RUNTIME, Config(), out / "dist", ROOT / "requirements.txt",
                                      cache_dir=out / "pip-cache", require_bytecode=True)
