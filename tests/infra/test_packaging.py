@@ -1,5 +1,6 @@
 """Packaging: the zip carries wheels for the target runtime, never the host's, and .pyc files its interpreter loads
-without compiling; it is reproducible, checked, and the function runs from it alone. The builds download from PyPI once per session (pip's cache lives in a session dir)."""
+without compiling; it is reproducible, checked, and the function runs from it alone. The builds download from PyPI
+once per session (pip's cache lives in a session dir)."""
 from __future__ import annotations
 
 import hashlib
