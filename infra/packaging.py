@@ -4,6 +4,10 @@ The zip is reproducible (same inputs, same bytes) and checked before it is decla
 target runtime on manylinux2014 x86_64, every native library is an ELF x86-64 object, the function imports and signs
 an MRAP origin request from the extracted zip in an isolated interpreter, and the size is under Lambda@Edge's limit.
 
+It carries `.pyc` files compiled by the target runtime's own CPython (see `compile_bytecode`), because Lambda's code
+directory is read-only: without them every cold container compiles every module it imports, and throws the result
+away. When no interpreter of the target version is found, the zip is built without them and the summary says so.
+
 Entry point for other code: `build_package(...) -> PackageResult`. Every refusal is a PackagingError (or the
 function's own ConfigError) whose message is one line saying why.
 """
@@ -36,7 +40,11 @@ __all__ = [
     "Wheel",
     "SmokeReport",
     "PackageResult",
+    "Bytecode",
     "python_version",
+    "find_python",
+    "python_search_places",
+    "compile_bytecode",
     "check_arch",
     "check_wheel",
     "check_native_libraries",
@@ -100,6 +108,15 @@ class SmokeReport:
 
 
 @dataclass(frozen=True)
+class Bytecode:
+    # The interpreter that compiled the .pyc files (None: none was found, and the zip has no .pyc) and what it did.
+    python: Optional[str]
+    version: Optional[str]
+    files: int
+    detail: str
+
+
+@dataclass(frozen=True)
 class PackageResult:
     path: Path
     sha256: str
@@ -108,6 +125,7 @@ class PackageResult:
     wheels: Tuple[Wheel, ...]
     left_out: Tuple[str, ...]
     smoke: SmokeReport
+    bytecode: Bytecode
 
 
 # --- refusals of the inputs -------------------------------------------------------------------------------------
@@ -332,10 +350,20 @@ def write_zip(root: Path, path: Path) -> None:
 
 # --- the import-and-sign check in isolation ---------------------------------------------------------------------
 
-# Runs in `python -I -S` with only the extracted zip on sys.path. It reports facts; the parent judges them.
+# Runs in `python -I -S -B` with only the extracted zip on sys.path: -B because Lambda's code directory is read-only,
+# so a cold container never writes a .pyc either. It reports facts; the parent judges them. `compiled` lists the zip's
+# files the import system compiled from source instead of loading their .pyc: it reads a valid .pyc without calling
+# SourceLoader.source_to_code, and compiles through it when the .pyc is missing, stale or another Python's.
 _SMOKE_SCRIPT = r"""
 import json, os, sys
 root = os.path.realpath(sys.argv[1])
+compiled = []
+_loader = sys.modules["_frozen_importlib_external"].SourceLoader
+_source_to_code = _loader.source_to_code
+def _recording(self, data, path, *args, **kwargs):
+    compiled.append(os.path.realpath(path))
+    return _source_to_code(self, data, path, *args, **kwargs)
+_loader.source_to_code = _recording
 sys.path.insert(0, root)
 base = os.path.realpath(sys.base_prefix)
 stray = [p for p in sys.path if os.path.realpath(p) != root and (
@@ -348,6 +376,7 @@ print(json.dumps({
     "python": sys.version.split()[0], "stray": stray, "outside": sorted(k for k, f in files.items()
                                                                          if not f.startswith(root + os.sep)),
     "config": edge.config.load_config().to_mapping(), "status": result.get("status"), "authorization": auth,
+    "compiled": sorted(os.path.relpath(f, root) for f in compiled if f.startswith(root + os.sep)),
 }))
 """
 
@@ -378,30 +407,133 @@ def smoke_event(config: Config) -> Dict[str, Any]:
 
 
 def _probe(python: str) -> Optional[Tuple[Tuple[int, int], str]]:
-    """((major, minor), real executable) of an interpreter on Linux x86_64, or None if it cannot load our wheels."""
-    # The real executable, because a launcher such as a pyenv shim may not run in the check's bare environment.
-    code = ("import sys, platform; "
-            "print(sys.version_info[0], sys.version_info[1], sys.platform, platform.machine(), sys.executable)")
+    """((major, minor), real executable) of a CPython on Linux x86_64 that loads abi3 wheels, or None."""
+    # The real executable, because a launcher such as a pyenv shim may not run in the check's bare environment
+    # (a shim of a version pyenv does not have selected exits 127). A free-threaded build ("t" in its ABI flags)
+    # cannot load abi3 wheels, and another implementation neither loads CPython's wheels nor reads its .pyc files.
+    code = ("import sys, platform; print(sys.version_info[0], sys.version_info[1], sys.platform, platform.machine(), "
+            "sys.implementation.name, 't' in getattr(sys, 'abiflags', ''), sys.executable)")
     try:
         done = subprocess.run([python, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return None
-    fields = done.stdout.split(maxsplit=4)
-    if done.returncode != 0 or len(fields) != 5 or fields[2:4] != ["linux", "x86_64"]:
+    fields = done.stdout.split(maxsplit=6)
+    if done.returncode != 0 or len(fields) != 7 or fields[2:6] != ["linux", "x86_64", "cpython", "False"]:
         return None
-    return (int(fields[0]), int(fields[1])), fields[4].strip()
+    return (int(fields[0]), int(fields[1])), fields[6].strip()
 
 
-def run_smoke(root: Path, python: str, config: Config) -> Tuple[str, str]:
-    """Import the function from `root` alone and sign the smoke event; return (python version, Authorization)."""
-    # Fake credentials, where Lambda puts the role's; nothing else of the builder's environment goes in.
+def _pyenv_root() -> Path:
+    """Where pyenv keeps its interpreters: what `pyenv root` says, else $PYENV_ROOT, else pyenv's default."""
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        try:
+            done = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=30)
+            if done.returncode == 0 and done.stdout.strip():
+                return Path(done.stdout.strip())
+        except (OSError, subprocess.SubprocessError):
+            pass
+    root = os.environ.get("PYENV_ROOT")
+    return Path(root) if root else Path.home() / ".pyenv"
+
+
+def _python_candidates(version: Tuple[int, int]) -> List[str]:
+    """Where a CPython of `version` may be, most likely first: PATH, the host's own, pyenv's versions (newest first)."""
+    name = f"python{version[0]}.{version[1]}"
+    candidates = [found for found in (shutil.which(name),) if found]
+    if sys.version_info[:2] == version:
+        candidates.append(_base_python())
+    versions = _pyenv_root() / "versions"
+    if versions.is_dir():
+        # Only plain releases ("3.13.0"): not "3.13.0t" (free-threaded), "3.13-dev" or a virtualenv's name.
+        release = re.compile(rf"^{version[0]}\.{version[1]}\.(\d+)$")
+        found = [(int(m.group(1)), d) for d in versions.iterdir() for m in [release.match(d.name)] if m]
+        candidates += [str(d / "bin" / name) for _, d in sorted(found, reverse=True)]
+    return candidates
+
+
+def python_search_places(runtime: str) -> str:
+    """Where find_python looks, for a message that says why none was found."""
+    major, minor = python_version(runtime)
+    return f"looked for python{major}.{minor} on PATH and in {_pyenv_root() / 'versions'}"
+
+
+def find_python(runtime: str, explicit: Optional[str] = None) -> Optional[str]:
+    """The real executable of a CPython of the runtime's version on Linux x86_64, or None when there is none here.
+
+    `explicit` (the --check-python option) must be one, or the build is refused; otherwise PATH is searched first,
+    then the host's own interpreter, then pyenv's installed versions."""
+    target = python_version(runtime)
+    if explicit:
+        probed = _probe(explicit)
+        if not probed or probed[0] != target:
+            raise PackagingError(f"{explicit} is not CPython {target[0]}.{target[1]} on Linux x86_64")
+        return probed[1]
+    for candidate in _python_candidates(target):
+        probed = _probe(candidate)
+        if probed and probed[0] == target:
+            return probed[1]
+    return None
+
+
+# --- bytecode for the target runtime ------------------------------------------------------------------------------
+
+# Runs in the target's interpreter with -I -S; the paths to compile, relative to the root, come one a line on stdin.
+#
+# Invalidation mode: UNCHECKED_HASH. A timestamp .pyc is valid only while the source's mtime and size match the ones
+# recorded in it; the zip stores every file at 1980-01-01 and what modification times Lambda's unpacked copy ends up
+# with is not ours to choose, so a timestamp .pyc may be judged stale and the module compiled at each cold start
+# (the code directory is read-only, so nothing is ever cached). A hash-based .pyc carries the SipHash of its source
+# instead: CHECKED_HASH reads and hashes every source at each import to compare; UNCHECKED_HASH trusts the .pyc.
+# The zip is immutable and its .py and .pyc files are made together by this function, so there is nothing for a
+# check to find, and UNCHECKED_HASH does the least work at import. (The test suite checks each .pyc's hash against
+# its source, so a stale one cannot slip in unseen.) `dfile` records the path inside the zip, not the build's
+# temporary directory, so that the bytes do not depend on where the build ran; the import system puts the real
+# path into the code objects when it loads them.
+_COMPILE_SCRIPT = r"""
+import os, py_compile, sys
+root = sys.argv[1]
+for rel in sys.stdin.read().splitlines():
+    try:
+        py_compile.compile(os.path.join(root, rel), dfile=rel, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError as error:
+        sys.exit(f"{rel}: does not compile under Python {sys.version.split()[0]}: " + str(error.exc_value))
+print(sys.version.split()[0])
+"""
+
+
+def compile_bytecode(root: Path, python: str) -> Tuple[str, int]:
+    """Compile every .py under `root` with `python` into `__pycache__/<name>.<cache tag>.pyc` beside it.
+
+    Returns (the interpreter's version, how many files). The files are compiled in sorted order by one fresh
+    interpreter, so the same sources give the same bytes."""
+    sources = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py"))
+    done = subprocess.run([python, "-I", "-S", "-c", _COMPILE_SCRIPT, str(root)], input="\n".join(sources),
+                          capture_output=True, text=True, timeout=600, env=_bare_env())
+    if done.returncode != 0:
+        last = ([line for line in done.stderr.splitlines() if line.strip()] or ["no output"])[-1]
+        raise PackagingError(f"unable to compile the .pyc files: {last.strip()}")
+    return done.stdout.strip(), len(sources)
+
+
+def _bare_env() -> Dict[str, str]:
+    # Nothing of the builder's environment reaches the checked interpreter (no PYTHON*, no SOURCE_DATE_EPOCH).
+    return {"SYSTEMROOT": os.environ["SYSTEMROOT"]} if "SYSTEMROOT" in os.environ else {}  # Windows needs it
+
+
+def run_smoke(root: Path, python: str, config: Config, expect_bytecode: bool = False) -> Tuple[str, str]:
+    """Import the function from `root` alone and sign the smoke event; return (python version, Authorization).
+
+    With `expect_bytecode`, also refuse if any module of the zip was compiled at import instead of loaded from its
+    .pyc (which is what every cold container would then do)."""
+    # Fake credentials, where Lambda puts the role's.
     env = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
            "AWS_SESSION_TOKEN": "smoke-test-session-token",
-           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
-    if "SYSTEMROOT" in os.environ:  # Windows cannot start a process without it
-        env["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
-    done = subprocess.run([python, "-I", "-S", "-c", _SMOKE_SCRIPT, str(root)], input=json.dumps(smoke_event(config)),
-                          capture_output=True, text=True, cwd=root, env=env, timeout=120)
+           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", **_bare_env()}
+    done = subprocess.run([python, "-I", "-S", "-B", "-c", _SMOKE_SCRIPT, str(root)],
+                          input=json.dumps(smoke_event(config)), capture_output=True, text=True, cwd=root, env=env,
+                          timeout=120)
     if done.returncode != 0:
         last = ([line for line in done.stderr.splitlines() if line.strip()] or ["no output"])[-1]
         raise PackagingError(f"the function does not import and sign from the zip: {last.strip()}")
@@ -412,6 +544,9 @@ def run_smoke(root: Path, python: str, config: Config) -> Tuple[str, str]:
         raise PackagingError(f"isolation check: {', '.join(facts['outside'])} imported from outside the zip")
     if facts["config"] != config.to_mapping():
         raise PackagingError(f"the function reads {facts['config']} from the zip, not {config.to_mapping()}")
+    if expect_bytecode and facts["compiled"]:
+        raise PackagingError(f"Python {facts['python']} compiled {', '.join(facts['compiled'])} at import instead "
+                             f"of loading the .pyc files in the zip")
     auth = facts["authorization"]
     found = re.search(r"SignedHeaders=([^,\s]+)", auth)
     signed_headers = found.group(1).split(";") if found else []
@@ -427,20 +562,20 @@ def _base_python() -> str:
 
 
 def smoke_check(zip_path: Path, runtime: str, config: Config, wheels: Sequence[Path], work: Path,
-                check_python: Optional[str] = None, pip_options: Sequence[str] = (),
-                cache_dir: Optional[Path] = None) -> SmokeReport:
-    """Import and sign from the extracted zip with the most faithful interpreter at hand, and say which one it was."""
-    target = python_version(runtime)
+                target_python: Optional[str] = None, pip_options: Sequence[str] = (),
+                cache_dir: Optional[Path] = None, expect_bytecode: bool = False) -> SmokeReport:
+    """Import and sign from the extracted zip with the most faithful interpreter at hand, and say which one it was.
+
+    `target_python` is a CPython of the runtime's version (find_python), or None when there is none here."""
     root = work / "extracted"
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(root)
-    candidate = check_python or shutil.which(f"python{target[0]}.{target[1]}")
-    probed = _probe(candidate) if candidate else None
-    if probed and probed[0] == target:
-        python, auth = run_smoke(root, probed[1], config)
-        return SmokeReport("target", python, "the zip as built, under the target's Python version", auth)
-    if check_python:
-        raise PackagingError(f"{check_python} is not CPython {target[0]}.{target[1]} on Linux x86_64")
+    if target_python:
+        python, auth = run_smoke(root, target_python, config, expect_bytecode)
+        detail = "the zip as built, under the target's Python version"
+        if expect_bytecode:
+            detail += ", every module of the zip loaded from its .pyc"
+        return SmokeReport("target", python, detail, auth)
     host = set(sys_tags())
     foreign = [w for w in wheels if not (parse_wheel_filename(w.name)[3] & host)]
     if not foreign:
@@ -483,14 +618,21 @@ def file_sha256(path: Path) -> str:
 def build_package(runtime: str = DEFAULT_RUNTIME, config: Optional[Config] = None, out_dir: Path = Path("dist"),
                   requirements: Path = REPO_ROOT / "requirements.txt", *, arch: str = ARCH,
                   source: Path = EDGE_SOURCE, pip_options: Sequence[str] = (), cache_dir: Optional[Path] = None,
-                  check_python: Optional[str] = None,
+                  check_python: Optional[str] = None, require_bytecode: bool = False,
                   progress: Callable[[str], None] = lambda message: None) -> PackageResult:
-    """Build, check and write `out_dir/mrap-edge-<sha256[:16]>.zip`; nothing is written unless every check passes."""
-    python_version(runtime)
+    """Build, check and write `out_dir/mrap-edge-<sha256[:16]>.zip`; nothing is written unless every check passes.
+
+    `check_python` names the target's interpreter (else find_python looks for one); `require_bytecode` refuses to
+    build without one instead of leaving the .pyc files out."""
+    major, minor = python_version(runtime)
     check_arch(arch)
     config = Config() if config is None else config
     if not Path(requirements).is_file():
         raise PackagingError(f"requirements file {requirements} not found")
+    target_python = find_python(runtime, check_python)
+    if target_python is None and require_bytecode:
+        raise PackagingError(f"no CPython {major}.{minor} found to compile the .pyc files "
+                             f"({python_search_places(runtime)}); pass --check-python PATH")
     with tempfile.TemporaryDirectory(prefix="mrap-edge-package-") as temp:
         work = Path(temp)
         (work / "wheels").mkdir()
@@ -511,6 +653,16 @@ def build_package(runtime: str = DEFAULT_RUNTIME, config: Optional[Config] = Non
         _copy_function(Path(source), root, config)
         natives = check_native_libraries(root, runtime)
         progress(f"native libraries are ELF 64-bit x86-64: {', '.join(natives) or 'none'}")
+        if target_python:
+            version, count = compile_bytecode(root, target_python)
+            bytecode = Bytecode(target_python, version, count,
+                                f"{count} .pyc files compiled by CPython {version} (unchecked-hash): {target_python}")
+        else:
+            bytecode = Bytecode(None, None, 0, f"none: no CPython {major}.{minor} found "
+                                               f"({python_search_places(runtime)}), so every cold start compiles the "
+                                               f"modules it imports; pass --check-python PATH, or --require-pyc to "
+                                               f"refuse")
+        progress(f"bytecode: {bytecode.detail}")
 
         built = work / "package.zip"
         write_zip(root, built)
@@ -519,7 +671,8 @@ def build_package(runtime: str = DEFAULT_RUNTIME, config: Optional[Config] = Non
         sha256 = file_sha256(built)
         progress(f"zip: {size} bytes, sha256 {sha256}")
 
-        smoke = smoke_check(built, runtime, config, wheel_paths, work, check_python, pip_options, cache_dir)
+        smoke = smoke_check(built, runtime, config, wheel_paths, work, target_python, pip_options, cache_dir,
+                            expect_bytecode=bytecode.files > 0)
         progress(f"imports and signs in isolation under Python {smoke.python} ({smoke.mode}): {smoke.authorization}")
 
         out_dir = Path(out_dir)
@@ -528,7 +681,7 @@ def build_package(runtime: str = DEFAULT_RUNTIME, config: Optional[Config] = Non
         partial = out_dir / f".{final.name}.partial"
         shutil.copyfile(built, partial)
         os.replace(partial, final)  # a reader never sees a half-written zip under the final name
-    return PackageResult(final, sha256, size, runtime, wheels, left_out, smoke)
+    return PackageResult(final, sha256, size, runtime, wheels, left_out, smoke, bytecode)
 
 
 def summary(result: PackageResult) -> str:
@@ -538,6 +691,7 @@ def summary(result: PackageResult) -> str:
     for name in result.left_out:
         lines.append(f"left out: {name} (the Lambda runtime provides it)")
     lines += [
+        f"bytecode: {result.bytecode.detail}",
         f"check:    import and sign in isolation under Python {result.smoke.python}: {result.smoke.detail}",
         f"size:     {result.size} bytes ({result.size / 1e6:.2f} MB of {MAX_ZIP_BYTES / 1e6:.0f} MB)",
         f"sha256:   {result.sha256}",

@@ -1,15 +1,17 @@
-"""Packaging: the zip carries wheels for the target runtime, never the host's; it is reproducible, checked, and the
-function runs from it alone. The builds download from PyPI once per session (pip's cache lives in a session dir)."""
+"""Packaging: the zip carries wheels for the target runtime, never the host's, and .pyc files its interpreter loads
+without compiling; it is reproducible, checked, and the function runs from it alone. The builds download from PyPI
+once per session (pip's cache lives in a session dir)."""
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
 
@@ -38,10 +40,12 @@ def extract(zip_path: Path, dest: Path) -> Path:
     return dest
 
 
-def run_isolated(root: Path, code: str, stdin: str = "", env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
-    """Run `code` in the base interpreter with -I -S and only `root` added to sys.path; it prints one JSON line."""
+def run_isolated(root: Path, code: str, stdin: str = "", env: Optional[Dict[str, str]] = None,
+                 python: str = BASE_PYTHON, flags: Sequence[str] = ("-I", "-S")) -> Dict[str, Any]:
+    """Run `code` in the base interpreter (or `python`) with -I -S and only `root` added to sys.path; it prints one
+    JSON line."""
     prelude = "import sys, json; sys.path.insert(0, sys.argv[1]); "
-    done = subprocess.run([BASE_PYTHON, "-I", "-S", "-c", prelude + code, str(root)], input=stdin,
+    done = subprocess.run([python, *flags, "-c", prelude + code, str(root)], input=stdin,
                           capture_output=True, text=True, cwd=root, env=env or {})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
@@ -99,9 +103,15 @@ def test_the_zip_holds_the_function_and_awscrt_and_nothing_lambda_does_not_need(
     for needed in ("edge/handler.py", "edge/signing.py", "edge/mrap-edge.json", "awscrt/auth.py", "_awscrt.abi3.so",
                    "THIRD_PARTY_LICENSES/awscrt/LICENSE", "THIRD_PARTY_LICENSES/awscrt/NOTICE"):
         assert needed in names
-    unwanted = [n for n in names if "__pycache__" in n or n.endswith(".pyc") or ".dist-info" in n
-                or n.startswith(("boto3/", "botocore/", "tests/"))]
+    unwanted = [n for n in names if ".dist-info" in n or n.startswith(("boto3/", "botocore/", "tests/"))]
     assert unwanted == []
+    # .pyc files only as the target's interpreter names them, one beside each .py, and none of the builder's caches
+    tag = "cpython-" + package.runtime.replace("python", "").replace(".", "")
+    pycs = sorted(n for n in names if n.endswith(".pyc"))
+    sources = sorted(n for n in names if n.endswith(".py"))
+    expected = [f"{os.path.dirname(n)}/__pycache__/{os.path.basename(n)[:-3]}.{tag}.pyc" for n in sources]
+    assert pycs == (sorted(expected) if package.bytecode.files else [])
+    assert package.bytecode.files == (len(sources) if package.bytecode.python else 0)
 
 
 def test_the_zip_has_sorted_entries_fixed_times_and_fixed_modes(package: PackageResult) -> None:
@@ -177,29 +187,131 @@ def test_the_python312_zip_imports_and_signs_in_isolation_and_s3_accepts_it(
     assert verified is not None
 
 
-def test_the_python313_zip_imports_and_signs_under_python313_when_the_host_has_one(
+def target_python(runtime: str) -> str:
+    """The machine's CPython of the runtime's version as packaging finds it; skip only where there is none at all."""
+    found = packaging.find_python(runtime)
+    if found is None:
+        # Looked for without the code under test, so that a finder that misses an installed one fails, not skips.
+        name = f"python{runtime[6:]}"
+        pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+        present = [p for p in sorted(pyenv.glob(f"{runtime[6:]}.*/bin/{name}")) if os.access(p, os.X_OK)]
+        if present:
+            pytest.fail(f"{present[0]} exists but packaging.find_python({runtime!r}) did not find it")
+        pytest.skip(f"no CPython {runtime[6:]} on this machine ({packaging.python_search_places(runtime)})")
+    return found
+
+
+def test_the_python313_zip_imports_and_signs_under_python313(package313: PackageResult, tmp_path: Path) -> None:
+    root = extract(package313.path, tmp_path / "zip")
+    python, authorization = packaging.run_smoke(root, target_python("python3.13"), BAKED, expect_bytecode=True)
+    assert python.startswith("3.13.") and authorization.startswith("AWS4-ECDSA-P256-SHA256")
+    assert package313.smoke.mode == "target" and package313.smoke.python == python
+
+
+# Under the target's interpreter: for each .py of the zip, what its .pyc's header says about it.
+PYC_HEADERS = """
+import importlib.util, os
+root = sys.argv[1]
+found = {}
+for folder, _, files in os.walk(root):
+    for name in files:
+        if name.endswith(".py"):
+            source = os.path.join(folder, name)
+            cached = importlib.util.cache_from_source(source)
+            if not os.path.exists(cached):
+                found[os.path.relpath(source, root)] = None
+                continue
+            with open(cached, "rb") as file:
+                head = file.read(16)
+            with open(source, "rb") as file:
+                source_hash = importlib.util.source_hash(file.read())
+            found[os.path.relpath(source, root)] = [head[:4] == importlib.util.MAGIC_NUMBER,
+                                                    int.from_bytes(head[4:8], "little"), head[8:16] == source_hash]
+print(json.dumps(found))
+"""
+
+
+def test_every_module_has_a_pyc_of_the_target_python_that_matches_its_source(
+    package: PackageResult, tmp_path: Path
+) -> None:
+    runtime = package.runtime
+    python = target_python(runtime)
+    root = extract(package.path, tmp_path / "zip")
+    headers = run_isolated(root, PYC_HEADERS, python=python)
+    assert any(name.startswith("edge/") for name in headers) and any(name.startswith("awscrt/") for name in headers)
+    # the target's magic number; flags 0b01: hash-based, source not checked; the SipHash of the source shipped beside
+    assert {name: value for name, value in headers.items() if value != [True, 0b01, True]} == {}
+    assert package.bytecode.version is not None and package.bytecode.version.startswith(runtime[6:] + ".")
+
+
+# Lambda's view of the zip: the target's interpreter as `python -I -S -B` over a read-only copy. Every .py is
+# replaced by a module that fails when run, so the function can only import and sign if each module comes from its
+# .pyc: a missing .pyc, another Python's, or one that the import system would check against its source (timestamp
+# or checked-hash) makes it compile the replaced source and fail.
+SIGN_FROM_PYC_ONLY = """
+import edge.handler
+print(json.dumps({"returned": edge.handler.lambda_handler(json.loads(sys.stdin.read()), None),
+                  "dont_write_bytecode": sys.flags.dont_write_bytecode, "isolated": sys.flags.isolated}))
+"""
+
+
+def poison_sources(root: Path) -> None:
+    for source in root.rglob("*.py"):
+        source.write_text(f"raise SystemExit('compiled from source: {source.relative_to(root)}')\n")
+
+
+def read_only(root: Path) -> Dict[str, float]:
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    return {str(p): p.stat().st_mtime for p in root.rglob("*")}
+
+
+def test_the_python313_zip_imports_from_its_pyc_files_alone_on_a_read_only_copy(
     package313: PackageResult, tmp_path: Path
 ) -> None:
-    python313 = shutil.which("python3.13")
-    probed = packaging._probe(python313) if python313 else None
-    if not probed or probed[0] != (3, 13):
-        pytest.skip("needs a CPython 3.13 for Linux x86_64 on PATH")
+    python = target_python("python3.13")
     root = extract(package313.path, tmp_path / "zip")
-    python, authorization = packaging.run_smoke(root, probed[1], BAKED)
-    assert python.startswith("3.13.") and authorization.startswith("AWS4-ECDSA-P256-SHA256")
+    poison_sources(root)
+    before = read_only(root)
+    event = packaging.smoke_event(BAKED)
+    env = {"AWS_ACCESS_KEY_ID": ROLE.access_key_id, "AWS_SECRET_ACCESS_KEY": ROLE.secret_access_key,
+           "AWS_SESSION_TOKEN": ROLE.session_token or ""}
+    ran = run_isolated(root, SIGN_FROM_PYC_ONLY, json.dumps(event), env, python=python, flags=("-I", "-S", "-B"))
+    assert ran["dont_write_bytecode"] == 1 and ran["isolated"] == 1
+    assert verify_as_s3(event, ran["returned"], s3_for(ROLE)) is not None
+    assert {str(p): p.stat().st_mtime for p in root.rglob("*")} == before  # nothing written
+
+    # The control: the same tree without edge's .pyc files must fail, or this test could not see a compile.
+    for path in [root / "edge", root / "edge" / "__pycache__"]:
+        path.chmod(0o755)
+    shutil.rmtree(root / "edge" / "__pycache__")
+    done = subprocess.run([python, "-I", "-S", "-B", "-c", f"import sys; sys.path.insert(0, {str(root)!r}); "
+                           "import edge.handler"], capture_output=True, text=True, cwd=root, env={})
+    assert done.returncode != 0 and "compiled from source: edge/" in done.stderr
+
+
+def test_the_build_refuses_a_zip_whose_modules_compile_at_import(package313: PackageResult, tmp_path: Path) -> None:
+    python = target_python("python3.13")
+    root = extract(package313.path, tmp_path / "zip")
+    (root / "edge" / "__pycache__" / "signing.cpython-313.pyc").unlink()
+    # A .pyc of another Python version (its magic number) is not loaded either.
+    stale = root / "awscrt" / "__pycache__" / "auth.cpython-313.pyc"
+    stale.write_bytes(b"\x00\x00\r\n" + stale.read_bytes()[4:])
+    with pytest.raises(PackagingError, match=r"^Python 3\.13\.\d+ compiled awscrt/auth\.py, edge/signing\.py at "
+                                             r"import instead of loading the \.pyc files in the zip$"):
+        packaging.run_smoke(root, python, BAKED, expect_bytecode=True)
 
 
 def test_without_a_target_interpreter_the_check_says_what_it_ran(
-    package313: PackageResult, pip_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    package313: PackageResult, pip_cache: Path, tmp_path: Path
 ) -> None:
-    # GIVEN no python3.13 on PATH and the python3.13 zip's own wheel
-    monkeypatch.setattr(packaging.shutil, "which", lambda name: None)
+    # GIVEN no CPython 3.13 found, and the python3.13 zip's own wheel
     pip_download(tmp_path / "wheels", pip_cache, "--platform", "manylinux2014_x86_64", "awscrt==0.38.0")
     (target_wheel,) = (tmp_path / "wheels").glob("*.whl")
     (tmp_path / "work").mkdir()
     # WHEN the isolation check runs on the host
     smoke = packaging.smoke_check(package313.path, "python3.13", BAKED, [target_wheel], tmp_path / "work",
-                                  cache_dir=pip_cache)
+                                  target_python=None, cache_dir=pip_cache)
     # THEN it signs, and says whether it ran the zip as built or swapped in the host's build of the same version
     assert smoke.authorization.startswith("AWS4-ECDSA-P256-SHA256")
     if sys.version_info[:2] == (3, 13):
@@ -207,6 +319,97 @@ def test_without_a_target_interpreter_the_check_says_what_it_ran(
     else:
         assert smoke.mode == "stand-in" and smoke.python == sys.version.split()[0]
         assert "awscrt-0.38.0-cp311-abi3" in smoke.detail and f"for {target_wheel.name}" in smoke.detail
+
+
+# --- finding the target's interpreter ---------------------------------------------------------------------------
+
+
+def fake_python(path: Path, version: str, abiflags: str = "") -> str:
+    """An executable that answers packaging's probe as a CPython `version` on Linux x86_64 would."""
+    major, minor = version.split(".")[:2]
+    free_threaded = "True" if "t" in abiflags else "False"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho {major} {minor} linux x86_64 cpython {free_threaded} {path}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def fake_pyenv(tmp_path: Path) -> Dict[str, str]:
+    """A PATH whose python3.13 is a pyenv-style shim that refuses to run (its version is not selected), and a pyenv
+    whose root holds a 3.13 release, a newer free-threaded 3.13 and a 3.12; returns the environment to set."""
+    bin_dir, root = tmp_path / "bin", tmp_path / "pyenv-root"
+    bin_dir.mkdir()
+    (bin_dir / "python3.13").write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
+    (bin_dir / "pyenv").write_text(f"#!/bin/sh\n[ \"$1\" = root ] && echo {root}\n")
+    for name in ("python3.13", "pyenv"):
+        (bin_dir / name).chmod(0o755)
+    fake_python(root / "versions" / "3.13.2" / "bin" / "python3.13", "3.13.2")
+    fake_python(root / "versions" / "3.13.9t" / "bin" / "python3.13", "3.13.9", abiflags="t")
+    fake_python(root / "versions" / "3.12.1" / "bin" / "python3.13", "3.12.1")  # a misnamed one is probed too
+    return {"PATH": str(bin_dir), "PYENV_ROOT": str(tmp_path / "elsewhere")}
+
+
+@pytest.fixture
+def not_the_host_version() -> None:
+    if sys.version_info[:2] == (3, 13):
+        pytest.skip("the host is CPython 3.13, which the search finds first")
+
+
+def test_the_target_python_is_found_under_pyenv_when_path_has_only_a_shim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, not_the_host_version: None
+) -> None:
+    for name, value in fake_pyenv(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    assert packaging.find_python("python3.13") == str(tmp_path / "pyenv-root/versions/3.13.2/bin/python3.13")
+
+
+def test_without_pyenv_on_path_pyenv_root_is_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, not_the_host_version: None
+) -> None:
+    fake_pyenv(tmp_path)
+    (tmp_path / "bin" / "pyenv").unlink()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv-root"))
+    assert packaging.find_python("python3.13") == str(tmp_path / "pyenv-root/versions/3.13.2/bin/python3.13")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "nothing-here"))
+    assert packaging.find_python("python3.13") is None
+
+
+def test_python_on_path_comes_before_pyenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, not_the_host_version: None
+) -> None:
+    env = fake_pyenv(tmp_path)
+    on_path = fake_python(tmp_path / "bin" / "python3.13", "3.13.1")
+    monkeypatch.setenv("PATH", env["PATH"])
+    assert packaging.find_python("python3.13") == on_path
+    assert packaging.find_python("python3.13", on_path) == on_path
+    with pytest.raises(PackagingError, match=r"3\.13\.9.* is not CPython 3\.13 on Linux x86_64$"):
+        packaging.find_python("python3.13", str(tmp_path / "pyenv-root/versions/3.13.9t/bin/python3.13"))
+
+
+def test_an_explicit_interpreter_of_another_version_is_refused() -> None:
+    with pytest.raises(PackagingError, match=r" is not CPython 3\.13 on Linux x86_64$"):
+        packaging.find_python("python3.13", BASE_PYTHON if sys.version_info[:2] != (3, 13) else "/bin/false")
+
+
+def test_without_the_target_python_the_zip_has_no_pyc_and_says_so_or_is_refused(
+    pip_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if sys.version_info[:2] == (3, 12):
+        pytest.skip("the host itself is the target's version")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "empty"))
+    with pytest.raises(PackagingError, match=r"^no CPython 3\.12 found to compile the \.pyc files \(looked for "
+                                             r"python3\.12 on PATH and in .*empty/versions\); pass --check-python"):
+        packaging.build_package("python3.12", BAKED, tmp_path / "refused", ROOT / "requirements.txt",
+                                cache_dir=pip_cache, require_bytecode=True)
+    assert not (tmp_path / "refused").exists()
+    result = packaging.build_package("python3.12", BAKED, tmp_path / "dist", ROOT / "requirements.txt",
+                                     cache_dir=pip_cache)
+    assert [n for n in zipfile.ZipFile(result.path).namelist() if n.endswith(".pyc") or "__pycache__" in n] == []
+    assert (result.bytecode.python, result.bytecode.files) == (None, 0)
+    assert "bytecode: none: no CPython 3.12 found (looked for python3.12 on PATH and in " in packaging.summary(result)
+    assert "every cold start compiles" in packaging.summary(result)
 
 
 # --- wrong platforms are refused, saying why --------------------------------------------------------------------
@@ -329,8 +532,9 @@ def test_options_override_the_config_file_and_both_are_validated(tmp_path: Path)
         packaging.resolve_config(None, {"allowed_methods": ["POST"]})
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "scripts/package", *args], cwd=ROOT, capture_output=True, text=True)
+def cli(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "scripts/package", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=None if env is None else {**os.environ, **env})
 
 
 @pytest.mark.parametrize("args, reason", [
@@ -346,6 +550,16 @@ def test_the_command_refuses_bad_input_in_one_line(args: List[str], reason: str)
     done = cli(*args)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("package: refused: ") and reason in done.stderr
+
+
+def test_the_command_refuses_to_build_without_pyc_files_when_told_to(tmp_path: Path) -> None:
+    if sys.version_info[:2] == (3, 12):
+        pytest.skip("the host itself is the target's version")
+    done = cli("--runtime", "python3.12", "--require-pyc", "--out-dir", str(tmp_path / "dist"),
+               env={"PATH": str(tmp_path), "PYENV_ROOT": str(tmp_path)})
+    assert done.returncode == 1 and done.stdout == "" and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("package: refused: no CPython 3.12 found to compile the .pyc files")
+    assert not (tmp_path / "dist").exists()
 
 
 def test_the_command_builds_the_same_zip_as_the_api_and_prints_a_summary(
