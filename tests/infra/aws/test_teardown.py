@@ -211,3 +211,22 @@ def test_without_the_stack_the_buckets_are_unknown_so_the_roles_are_kept(aws: Cl
     teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, sleep=lambda _: None)
     aws("iam", "us-east-1").get_role(RoleName="mrap-edge-replication")
     assert said[-1].startswith("buckets and roles kept: stack mrap-edge is gone")
+
+
+def test_teardown_names_the_stacks_own_function_for_the_cleanup(aws: Clients, package: Path, template: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # The function's name is <FunctionName>-<first group of the stack id's UUID>: a fixed "mrap-edge" would make
+    # the cleanup report a function that never existed as "already deleted".
+    _deploy_seed(aws, package, template)
+    (stack,) = aws("cloudformation", "us-east-1").describe_stacks(StackName="mrap-edge")["Stacks"]
+    expected = "mrap-edge-" + stack["StackId"].rsplit("/", 1)[-1].split("-", 1)[0]
+    aws.stub("cloudfront").add_response("list_origin_access_controls", {"OriginAccessControlList": {
+        "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0}}, {})
+    capsys.readouterr()
+    assert teardown.main([], clients=aws, sleep=lambda _: None) == 0
+    assert f"next: `scripts/teardown cleanup --function-name {expected}`" in capsys.readouterr().out
+
+
+def test_cleanup_without_a_stack_or_a_name_says_what_to_pass(aws: Clients, capsys: pytest.CaptureFixture[str]) -> None:
+    assert teardown.main(["cleanup"], clients=aws, sleep=lambda _: None) == 1
+    assert "pass --function-name (scripts/teardown printed it)" in capsys.readouterr().err
