@@ -72,7 +72,10 @@ def _package(options: DeployOptions, say: Say) -> Path:
 
     result = build_package(runtime=options.runtime, config=load_config(), out_dir=REPO_ROOT / "dist",
                            requirements=REPO_ROOT / "requirements.txt")
-    say(f"packaged {result.path} ({result.size} bytes, {result.runtime})")
+    say(f"packaged {result.path} ({result.size} bytes, {result.runtime}); bytecode: {result.bytecode.detail}")
+    if not result.bytecode.files:  # every cold container will compile the code: say so, it costs the viewer
+        say(f"warning: the zip has no .pyc files, so each cold start compiles the code; install CPython "
+            f"{options.runtime[len('python'):]} here (or pass --zip built with scripts/package --require-pyc)")
     return Path(result.path)
 
 

@@ -127,8 +127,8 @@ def test_the_zip_is_named_by_its_sha256_and_well_under_the_limit(package: Packag
     assert hashlib.sha256(package.path.read_bytes()).hexdigest() == package.sha256
     assert package.path.name == f"mrap-edge-{package.sha256[:16]}.zip"
     assert package.size == package.path.stat().st_size
-    # About the awscrt wheel alone: the function is a few dozen kilobytes.
-    assert package.size < package.wheels[0].size + 200_000 < packaging.MAX_ZIP_BYTES
+    # About the awscrt wheel alone: the function, with its .pyc files and awscrt's, adds a few hundred kilobytes.
+    assert package.size < package.wheels[0].size + 300_000 < packaging.MAX_ZIP_BYTES
 
 
 def test_two_builds_are_byte_identical(package313: PackageResult, pip_cache: Path, tmp_path: Path) -> None:
@@ -295,9 +295,9 @@ def test_the_build_refuses_a_zip_whose_modules_compile_at_import(package313: Pac
     root = extract(package313.path, tmp_path / "zip")
     (root / "edge" / "__pycache__" / "signing.cpython-313.pyc").unlink()
     # A .pyc of another Python version (its magic number) is not loaded either.
-    stale = root / "awscrt" / "__pycache__" / "auth.cpython-313.pyc"
+    stale = root / "edge" / "__pycache__" / "headers.cpython-313.pyc"
     stale.write_bytes(b"\x00\x00\r\n" + stale.read_bytes()[4:])
-    with pytest.raises(PackagingError, match=r"^Python 3\.13\.\d+ compiled awscrt/auth\.py, edge/signing\.py at "
+    with pytest.raises(PackagingError, match=r"^Python 3\.13\.\d+ compiled edge/headers\.py, edge/signing\.py at "
                                              r"import instead of loading the \.pyc files in the zip$"):
         packaging.run_smoke(root, python, BAKED, expect_bytecode=True)
 
