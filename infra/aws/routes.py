@@ -145,21 +145,8 @@ def set_routes(clients: ClientFactory, account_id: str, mrap: str, wanted: Mappi
                dry_run: bool = False, wait: bool = True, sleep: Sleep = time.sleep, timeout: float = 600.0,
                ) -> List[Route]:
     """Read the routes, print what changes, submit only those, and (unless told not to) wait until in effect."""
-    current = get_routes(clients, account_id, mrap)
-    changes = plan_routes(current, wanted)
-    if not changes:
-        say("routes: no change")
-        return current
-    for route in changes:
-        before = next(r for r in current if r.region == route.region)
-        say(f"routes: {route.region} ({route.bucket}) {before.state} -> {route.state}")
-    if dry_run:
-        say("routes: dry run, nothing submitted")
-        return current
-    submit_routes(clients, account_id, mrap, changes)
-    if not wait:
-        return current
-    return wait_for_routes(clients, account_id, mrap, {r.region: r.traffic_dial for r in changes}, say, sleep, timeout)
+    return change_routes(clients, account_id, mrap, wanted, say, dry_run=dry_run, wait=wait, sleep=sleep,
+                         timeout=timeout)
 
 
 Confirm = Callable[[str], bool]
