@@ -446,11 +446,11 @@ def cold_report(python_version: str, zip_name: str, counts: List[Tuple[str, int]
     ]
     previous = 0
     for label, count in counts:
-        lines.append(f"| {label} | {count / 1e6:.0f} M | +{(count - previous) / 1e6:.1f} M | {count / floor:.2f}× |")
+        lines.append(f"| {label} | {count / 1e6:.0f} M | {(count - previous) / 1e6:+.1f} M | {count / floor:.2f}× |")
         previous = count
     lines += [
         f"| the same cold start without .pyc files (every module compiled) | {no_pyc / 1e6:.0f} M "
-        f"| +{(no_pyc - ours) / 1e6:.1f} M | {no_pyc / floor:.2f}× |",
+        f"| {(no_pyc - ours) / 1e6:+.1f} M | {no_pyc / floor:.2f}× |",
         "",
         f"ours / floor: {ratio:.2f}× (our own share {100 * (ours - floor) / floor:.0f} % of the floor); "
         f"without .pyc {no_pyc / floor:.2f}×",
