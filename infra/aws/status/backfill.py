@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..backfill import JOB_DESCRIPTION_PREFIX
 from ..clients import ClientFactory
 from ..regions import Bucket
 
 __all__ = ["BACKFILL_DESCRIPTION_PREFIX", "BackfillJob", "backfill_description_prefix", "find_jobs",
            "LISTED_STATUSES"]
 
-# The Description prefix of the jobs deploy starts; followed by " <stack-name>".
-BACKFILL_DESCRIPTION_PREFIX = "mrap-edge backfill"
+# The Description prefix of the jobs deploy starts (infra/aws/backfill.py names them); followed by " <stack-name>".
+BACKFILL_DESCRIPTION_PREFIX = JOB_DESCRIPTION_PREFIX
 # Every status but the cancelled ones: a running, finished or failed backfill all matter to the routes.
 LISTED_STATUSES = ["Active", "Complete", "Completing", "Failed", "Failing", "New", "Paused", "Pausing", "Preparing",
                    "Ready", "Suspended"]
