@@ -38,13 +38,6 @@ def stack() -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-def local(stack: LocalStack) -> Iterator[LocalStack]:
-    stack.reset()
-    yield stack
-    stack.reset()
-
-
-@pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWorld]:
     with aws_world(monkeypatch) as made:
         yield made

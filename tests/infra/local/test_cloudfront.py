@@ -35,13 +35,6 @@ def stack() -> Iterator[LocalStack]:
     running.stop()
 
 
-@pytest.fixture
-def local(stack: LocalStack) -> Iterator[LocalStack]:
-    stack.reset()
-    yield stack
-    stack.reset()
-
-
 def _values(headers: List[Tuple[str, str]], name: str) -> List[str]:
     return [value for key, value in headers if key.lower() == name]
 

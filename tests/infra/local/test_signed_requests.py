@@ -236,13 +236,6 @@ def stack() -> Iterator[LocalStack]:
     running.stop()
 
 
-@pytest.fixture
-def local(stack: LocalStack) -> Iterator[LocalStack]:
-    stack.reset()
-    yield stack
-    stack.reset()
-
-
 def signer(local: LocalStack, key: Any = KEY_A, key_id: Optional[str] = None, **options: Any) -> LinkSigner:
     return LinkSigner(key_id or local.settings.trusted_keys[0][0], _private_pem(key), **options)
 

@@ -49,13 +49,6 @@ def stack() -> Iterator[LocalStack]:
     running.stop()
 
 
-@pytest.fixture
-def local(stack: LocalStack) -> Iterator[LocalStack]:
-    stack.reset()
-    yield stack
-    stack.reset()
-
-
 def get(local: LocalStack, path: str, *options: str, region: str = "eu-west-2") -> CurlResponse:
     return curl(local.url(region, path), *options)
 

@@ -30,13 +30,6 @@ def stack() -> Iterator[LocalStack]:
     running.stop()
 
 
-@pytest.fixture
-def local(stack: LocalStack) -> Iterator[LocalStack]:
-    stack.reset()
-    yield stack
-    stack.reset()
-
-
 def run(local: LocalStack, region: str = "eu-west-2", **options: str) -> List[Check]:
     return request_path_checks(local.url(region), timeout=10, **options)
 
