@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime
 import threading
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, List, Mapping, Optional, Sequence, Tuple
 
 from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
 
 from .access import Access
 from .buckets import BucketServers, access_denied, error_headers
-from .httpserver import RegionalListeners, RequestHandler
+from .httpserver import ListenedStandIn, RequestHandler
 from .iam import Principal
 from .latency import NetworkModel
 
@@ -50,7 +50,7 @@ class _Handler(RequestHandler):
         self.respond(status, headers, body)
 
 
-class BucketEndpoint:
+class BucketEndpoint(ListenedStandIn):
     def __init__(
         self,
         region: str,
@@ -70,21 +70,10 @@ class BucketEndpoint:
         self._verifier = S3Verifier(credentials=[c.credentials for c in callers], region=region,
                                     expected_host=self.bucket.virtual_host, clock=clock)
         self._network = network or NetworkModel()
-        self._pops = tuple(pops)
-        self._listeners = RegionalListeners(_Handler, self)
+        self._listen(_Handler, pops)
         self._lock = threading.Lock()
         self._timeout_s = timeout_s
         self.received: List[BucketReceived] = []
-
-    def start(self) -> Dict[str, Tuple[str, int]]:
-        return self._listeners.start(self._pops)
-
-    def stop(self) -> None:
-        self._listeners.stop()
-
-    @property
-    def addresses(self) -> Dict[str, Tuple[str, int]]:
-        return self._listeners.addresses
 
     def clear(self) -> None:
         with self._lock:

@@ -30,7 +30,7 @@ from botocore.credentials import Credentials
 
 from .cloudfront_rules import response_ttl, validate_returned_request, wire_request
 from .events import ViewerRequest, new_request_id, new_via, origin_request_event
-from .httpserver import RegionalListeners, RequestHandler
+from .httpserver import ListenedStandIn, RequestHandler
 from .invoker import FunctionInvoker
 from .regions import POPS
 from .signed_requests import check_signed_request, refusal_response
@@ -100,7 +100,7 @@ class _Handler(RequestHandler):
         self.respond(status, headers, body)
 
 
-class CloudFrontStandIn:
+class CloudFrontStandIn(ListenedStandIn):
     def __init__(
         self,
         settings: DistributionSettings,
@@ -127,20 +127,10 @@ class CloudFrontStandIn:
         # key -> (stored at, expires at, status, headers, body)
         self._cache: Dict[Tuple[Any, ...], Tuple[float, float, int, List[Tuple[str, str]], bytes]] = {}
         self._lock = threading.Lock()
-        self._listeners = RegionalListeners(_Handler, self)
+        self._listen(_Handler, self.invokers)
         self._recorded = 0
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
-    def start(self) -> Dict[str, Tuple[str, int]]:
-        return self._listeners.start(self.invokers)
-
-    def stop(self) -> None:
-        self._listeners.stop()
-
-    @property
-    def addresses(self) -> Dict[str, Tuple[str, int]]:
-        return self._listeners.addresses
-
     def url(self, client_region: str) -> str:
         host, port = self.addresses[client_region]
         return f"http://{host}:{port}"

@@ -8,7 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Type
 
-__all__ = ["Listener", "RequestHandler"]
+__all__ = ["Listener", "RequestHandler", "RegionalListeners", "ListenedStandIn"]
 
 
 class _Server(ThreadingHTTPServer):
@@ -168,3 +168,25 @@ class RegionalListeners:
     @property
     def addresses(self) -> Dict[str, Tuple[str, int]]:
         return {region: listener.address for region, listener in self._by_region.items()}
+
+
+class ListenedStandIn:
+    """A stand-in reached on one port per client location: its lifecycle is that of its RegionalListeners."""
+
+    _listeners: RegionalListeners
+    _places: Tuple[str, ...]
+
+    def _listen(self, handler: Type[RequestHandler], places: Iterable[str]) -> None:
+        self._listeners = RegionalListeners(handler, self)
+        self._places = tuple(places)
+
+    def start(self) -> Dict[str, Tuple[str, int]]:
+        return self._listeners.start(self._places)
+
+    def stop(self) -> None:
+        self._listeners.stop()
+
+    @property
+    def addresses(self) -> Dict[str, Tuple[str, int]]:
+        """Per client location, where a client there reaches this stand-in (its "DNS answer")."""
+        return self._listeners.addresses

@@ -26,7 +26,7 @@ from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
 
 from .access import Access
 from .buckets import BucketServers, access_denied, error_headers
-from .httpserver import RegionalListeners, RequestHandler
+from .httpserver import ListenedStandIn, RequestHandler
 from .iam import Principal
 from .latency import NetworkModel
 from .regions import RoutingState
@@ -73,7 +73,7 @@ class _Counts:
     denied: int = 0  # signature good, 403 AccessDenied: not allowed by the policies, or a key the bucket lacks
 
 
-class MrapStandIn:
+class MrapStandIn(ListenedStandIn):
     def __init__(
         self,
         host: str,
@@ -102,21 +102,9 @@ class MrapStandIn:
             region: S3Verifier(credentials=credentials, region=region, expected_host=host, clock=clock)
             for region in buckets
         }
-        self._client_regions = tuple(client_regions)
-        self._listeners = RegionalListeners(_Handler, self)
+        self._listen(_Handler, client_regions)
         self._lock = threading.Lock()
         self._timeout_s = timeout_s
-
-    def start(self) -> Dict[str, Tuple[str, int]]:
-        return self._listeners.start(self._client_regions)
-
-    def stop(self) -> None:
-        self._listeners.stop()
-
-    @property
-    def addresses(self) -> Dict[str, Tuple[str, int]]:
-        """Per client Region, where a client in that Region reaches the MRAP (its "DNS answer")."""
-        return self._listeners.addresses
 
     def clear(self) -> None:
         with self._lock:
