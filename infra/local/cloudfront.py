@@ -29,13 +29,13 @@ from typing import Any, Callable, Counter, Deque, Dict, List, Optional, Tuple
 from botocore.credentials import Credentials
 
 from .cloudfront_rules import response_ttl, validate_returned_request, wire_request
-from .events import ViewerRequest, new_request_id, new_via, origin_request_event
+from .events import ViewerRequest, cache_key_query, new_request_id, new_via, origin_request_event
 from .httpserver import ListenedStandIn, RequestHandler
 from .invoker import FunctionInvoker
 from .regions import POPS
 from .signed_requests import check_signed_request, refusal_response
 from .template import DistributionSettings, OriginSettings
-from .wire import HOP_BY_HOP, send, signed_s3_headers, wire_safe_target
+from .wire import HOP_BY_HOP, s3_canonical_target, send, signed_s3_headers, wire_safe_target
 
 __all__ = ["Invoked", "Served", "CloudFrontStandIn", "FAILOVER_METHODS", "RECORD_LIMIT", "RECORDED_EVENTS_LIMIT"]
 
@@ -254,7 +254,9 @@ class CloudFrontStandIn(ListenedStandIn):
         headers = list(wire.headers)
         target = wire_safe_target(wire.target)
         if origin.kind == "s3":
-            # Origin access control signs what the function returned, after it ran (SigV4 for the bucket's Region).
+            # Origin access control signs what the function returned, after it ran (SigV4 for the bucket's Region),
+            # in the form S3 will rebuild, and sends that same string.
+            target = s3_canonical_target(wire.target)
             headers = signed_s3_headers(wire.method, wire.host, target, headers, region or "us-east-1",
                                         self.oac_credentials)
         address = self.resolve(wire.host, pop_region)
@@ -303,7 +305,7 @@ class CloudFrontStandIn(ListenedStandIn):
         names = {name.lower() for name, _ in viewer.headers}
         if names & {"range", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range"}:
             return None
-        query = tuple(sorted(p for p in viewer.query.split("&") if p.split("=", 1)[0] in self.settings.cache_key_query))
+        query = cache_key_query(viewer.query, self.settings.cache_key_query)
         headers = tuple((h, tuple(viewer.values(h))) for h in self.settings.cache_key_headers)
         return (pop_region, viewer.path, query, headers)
 

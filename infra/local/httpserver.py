@@ -61,6 +61,18 @@ class RequestHandler(BaseHTTPRequestHandler):
     def handle_request(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def parse_request(self) -> bool:
+        """http.server's parsing, then the request target exactly as received: CPython collapses a leading "//"
+        (an open-redirect guard for file servers) and reads the request line as ISO-8859-1. S3 keys may begin with
+        "/", and CloudFront passes a raw UTF-8 target through, so `self.path` is the target's bytes read as UTF-8
+        (ISO-8859-1 when they are not UTF-8, so that no byte is lost)."""
+        if not super().parse_request():
+            return False
+        words = self.raw_requestline.rstrip(b"\r\n").split()
+        if len(words) >= 2:
+            self.path = _utf8(words[1].decode("latin-1"))
+        return True
+
     def _dispatch(self) -> None:
         try:
             self.handle_request()
