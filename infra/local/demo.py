@@ -52,8 +52,8 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--region", action="append", dest="regions", choices=sorted(BUCKET_REGIONS),
                         help="a Region with a bucket behind the MRAP (repeatable; default: eu-west-2 and us-east-2)")
     parser.add_argument("--failover-region", default=None,
-                        help="the origin group's secondary bucket (default: us-east-2; with --brownfield the first "
-                             "Region, which holds the data, as the template's first bucket)")
+                        help="the origin group's secondary bucket (default: the one the template's failover origin "
+                             "names, its first bucket: the first Region)")
     parser.add_argument("--count", type=int, default=3, help="requests per client in the Region check")
     parser.add_argument("--record", type=Path, metavar="DIR", help="write every origin-request event as JSON here")
     parser.add_argument("--template", type=Path, help="distribution settings (default: cloudformation.template)")
@@ -119,7 +119,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     options = StackOptions(
         regions=regions,
         client_regions=clients,
-        failover_region=args.failover_region or (regions[0] if args.brownfield else "us-east-2"),
+        failover_region=args.failover_region,
         zip_path=args.zip,
         template=args.template,
         record_dir=args.record,

@@ -9,7 +9,7 @@ import collections
 import secrets
 import string
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -24,7 +24,7 @@ from .bucket_endpoint import BucketEndpoint, Caller
 from .buckets import BucketServers, RegionalBucket
 from .cloudfront import RECORD_LIMIT, CloudFrontStandIn
 from .iam import Principal
-from .invoker import DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
+from .invoker import ACCOUNT_CONCURRENCY, DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
 from .latency import NetworkModel
 from .mrap import MrapStandIn
 from .regions import BUCKET_REGIONS, POPS
@@ -42,13 +42,15 @@ class StackOptions:
     regions: Tuple[str, ...] = ("eu-west-2", "us-east-2")
     # Where clients are: one CloudFront POP (and one MRAP entry port) per Region listed.
     client_regions: Tuple[str, ...] = ("eu-west-2", "us-east-2")
-    # The origin group's secondary origin is this Region's bucket, reached directly with origin access control.
-    failover_region: str = "us-east-2"
+    # The origin group's secondary origin is this Region's bucket, reached directly with origin access control;
+    # None: the one the template's failover origin names (its `BucketRegions` index, the first bucket).
+    failover_region: Optional[str] = None
     zip_path: Optional[Path] = None  # run the function from a deployment zip instead of the source tree
     template: Optional[Path] = None  # distribution settings; default: the project's cloudformation.template
     settings: Optional[DistributionSettings] = None  # overrides `template` (tests)
     record_dir: Optional[Path] = None
-    function_timeout_s: float = 30.0  # Lambda@Edge's limit for origin-request functions
+    function_timeout_s: Optional[float] = None  # None: the template's Timeout (a test may shorten it)
+    function_concurrency: int = ACCOUNT_CONCURRENCY  # over it, an invocation is throttled (LambdaLimitExceeded)
     function_workers: int = DEFAULT_MAX_WORKERS  # execution environments per edge location, at most
     record_limit: int = RECORD_LIMIT  # requests, invocations and MRAP receipts kept in memory, the latest
     bucket_prefix: str = "mrap-edge-demo"
@@ -89,11 +91,12 @@ class LocalStack:
                                  f"(known: {', '.join(BUCKET_REGIONS)})")
         if options.template is not None and not Path(options.template).is_file():
             raise ValueError(f"unable to read the distribution settings: no file {options.template}")
+        self.settings = options.settings or load_settings(options.template)
+        options = self._resolved(options, self.settings)
         if options.failover_region not in options.regions:
             raise ValueError(f"unable to use failover Region {options.failover_region}: not in {options.regions}")
         self.options = options
         self.credentials = new_credentials()
-        self.settings = options.settings or load_settings(options.template)
         self.timings: Dict[str, float] = {}
         self._progress = progress or (lambda message: None)
         self.buckets = BucketServers(options.regions, options.bucket_prefix)
@@ -108,6 +111,17 @@ class LocalStack:
         self.cloudfront: Optional[CloudFrontStandIn] = None
         self.invokers: Dict[str, FunctionInvoker] = {}
         self._stoppers: List[Callable[[], None]] = []
+
+    @staticmethod
+    def _resolved(options: StackOptions, settings: DistributionSettings) -> StackOptions:
+        """The options with what they leave to the template filled in: the failover bucket and the timeout."""
+        index = min(settings.failover_bucket_index, len(options.regions) - 1)
+        return replace(
+            options,
+            failover_region=options.failover_region or options.regions[index],
+            function_timeout_s=(options.function_timeout_s if options.function_timeout_s is not None
+                                else settings.function_timeout_s),
+        )
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> "LocalStack":
@@ -199,7 +213,10 @@ class LocalStack:
                                    f"now and up to {options.function_workers} under concurrent demand")
         for region in options.client_regions:
             invoker = FunctionInvoker(self.credentials, region=POPS[region].region, zip_path=options.zip_path,
-                                      timeout_s=options.function_timeout_s, max_workers=options.function_workers)
+                                      timeout_s=float(options.function_timeout_s or 0),
+                                      max_workers=options.function_workers,
+                                      memory_mb=self.settings.function_memory_mb,
+                                      concurrency=options.function_concurrency)
             self.invokers[region] = invoker
             self._stoppers.append(invoker.stop)
             invoker.start()

@@ -101,6 +101,9 @@ def brownfield_story(stack: LocalStack, say: Say, task_delay_s: float = 0.15) ->
         answers = [fetch_via_cloudfront(stack, HOUSTON, key) for key in images]
     finally:
         stack.mrap.routing.reset()
+        # CloudFront keeps those 403s for their ErrorCachingMinTTL; the story goes on as after an invalidation.
+        assert stack.cloudfront is not None
+        stack.cloudfront.clear_cache()
     denied = [a for a in answers if (a.served_by, a.mrap_status, a.mrap_error) == (ohio, 403, "AccessDenied")]
     if 403 in stack.settings.failover_codes:
         viewer_ok = all(a.status == 200 for a in answers)

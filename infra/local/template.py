@@ -89,6 +89,11 @@ class DistributionSettings:
     source: str = "built-in defaults"
     unresolved: Tuple[str, ...] = field(default=(), compare=False)
     error_responses: Tuple[ErrorResponse, ...] = ()
+    # The function's Timeout and MemorySize (resource `Function`); the template's defaults.
+    function_timeout_s: float = 5.0
+    function_memory_mb: int = 512
+    # Which of the stack's buckets (its `BucketNames`/`BucketRegions` index) the failover origin names.
+    failover_bucket_index: int = 0
 
     def with_failover_domain(self, domain_name: str) -> "DistributionSettings":
         return replace(self, failover=replace(self.failover, domain_name=domain_name))
@@ -140,7 +145,15 @@ def _settings_from_template(template: Mapping[str, Any], source: str) -> Distrib
     if "mrap" in origins:
         settings = replace(settings, primary=_origin(resolver, origins["mrap"], settings.primary))
     if "failover" in origins:
-        settings = replace(settings, failover=_origin(resolver, origins["failover"], settings.failover))
+        settings = replace(settings, failover=_origin(resolver, origins["failover"], settings.failover),
+                           failover_bucket_index=_selected_index(origins["failover"].get("DomainName"),
+                                                                 "BucketRegions", settings.failover_bucket_index))
+    function = _props(resources, "Function")
+    settings = replace(
+        settings,
+        function_timeout_s=float(resolver.value(function.get("Timeout"), settings.function_timeout_s)),
+        function_memory_mb=int(resolver.value(function.get("MemorySize"), settings.function_memory_mb)),
+    )
     codes = _failover_codes(resolver, config)
     if codes:
         settings = replace(settings, failover_codes=frozenset(codes))
@@ -199,6 +212,24 @@ def _origin(resolver: "_Resolver", origin: Mapping[str, Any], default: OriginSet
         read_timeout=int(resolver.value(custom.get("OriginReadTimeout"), default.read_timeout)),
         keepalive_timeout=int(resolver.value(custom.get("OriginKeepaliveTimeout"), default.keepalive_timeout)),
     )
+
+
+def _selected_index(node: Any, parameter: str, default: int) -> int:
+    """The index of the first `{"Fn::Select": [i, {"Ref": parameter}]}` inside `node` (default: none there)."""
+    if isinstance(node, Mapping):
+        select = node.get("Fn::Select")
+        if isinstance(select, list) and len(select) == 2 and select[1] == {"Ref": parameter}:
+            return int(select[0])
+        nodes: List[Any] = list(node.values())
+    elif isinstance(node, list):
+        nodes = node
+    else:
+        return default
+    for child in nodes:
+        found = _selected_index(child, parameter, -1)
+        if found >= 0:
+            return found
+    return default
 
 
 def _failover_codes(resolver: "_Resolver", config: Mapping[str, Any]) -> List[int]:

@@ -99,6 +99,10 @@ def test_a_new_write_reaches_ohio_after_the_replication_lag(brownfield: LocalSta
         version_id = brownfield.replication.write(LONDON, "new/after-deploy.txt", b"written after the deploy")
         assert get(brownfield, OHIO, "new/after-deploy.txt").status == 403  # not there yet: AccessDenied
         assert brownfield.replication.wait(10)
+        # CloudFront keeps that 403 for its ErrorCachingMinTTL: still 403 until it expires or is invalidated.
+        assert get(brownfield, OHIO, "new/after-deploy.txt").status == 403
+        assert brownfield.cloudfront is not None
+        brownfield.cloudfront.clear_cache()  # an invalidation
         response = get(brownfield, OHIO, "new/after-deploy.txt")
     finally:
         brownfield.replication.lag_s = 0.0

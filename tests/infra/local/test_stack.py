@@ -247,13 +247,16 @@ def test_a_forced_503_from_the_mrap_fails_over_to_the_secondary_bucket(local: Lo
 @pytest.mark.parametrize("code, fails_over", [(404, False), (403, True)])
 def test_a_key_missing_from_the_chosen_bucket_fails_over_only_when_403_is_a_failover_code(
         local: LocalStack, code: int, fails_over: bool) -> None:
-    # Not replicated: only the failover Region's bucket has it, and the MRAP routes London to London, whose bucket
-    # answers 403 AccessDenied (the role has no s3:ListBucket), so 404 in the criteria never fires.
-    local.buckets.put("us-east-2", "only-in-ohio.txt", b"from the failover bucket")
+    # Not replicated: only the failover Region's bucket has it, and the MRAP routes a viewer near the other Region
+    # to that Region, whose bucket answers 403 AccessDenied (the role has no s3:ListBucket), so 404 in the criteria
+    # never fires.
+    failover = local.options.failover_region
+    other = next(region for region in local.options.regions if region != failover)
+    local.buckets.put(failover, "only-in-the-failover-bucket.txt", b"from the failover bucket")
     assert local.cloudfront is not None
     local.cloudfront.settings = replace(local.settings, failover_codes=local.settings.failover_codes | {code})
 
-    response = get(local, "/only-in-ohio.txt", region="eu-west-2")
+    response = get(local, "/only-in-the-failover-bucket.txt", region=other)
 
     assert (received(local)[0].status, received(local)[0].error_code) == (403, "AccessDenied")
     if fails_over:
@@ -294,17 +297,19 @@ def test_a_missing_object_is_s3s_403_access_denied_without_list_bucket(local: Lo
 
 
 @pytest.mark.parametrize(
-    ("fault", "status"),
-    [("raise", 503), ("timeout", 503), ("exit", 503), ("garbage", 502)],
+    ("fault", "status", "x_cache"),
+    [("raise", 503, "LambdaExecutionError"), ("timeout", 503, "LambdaExecutionError"),
+     ("exit", 503, "LambdaExecutionError"), ("garbage", 502, "LambdaValidationError")],
 )
-def test_a_function_fault_is_a_5xx_and_nothing_reaches_the_mrap(local: LocalStack, fault: str, status: int) -> None:
+def test_a_function_fault_is_a_5xx_and_nothing_reaches_the_mrap(local: LocalStack, fault: str, status: int,
+                                                                 x_cache: str) -> None:
     for invoker in local.invokers.values():
         invoker.fault = fault
 
     response = get(local, "/images/red.png")
 
     assert response.status == status
-    assert response.header("x-cache") == "Error from cloudfront"
+    assert response.header("x-cache") == f"{x_cache} from cloudfront"
     assert received(local) == []
     # The worker comes back (a cold start) once the fault is gone.
     local.invokers["eu-west-2"].fault = None
