@@ -10,11 +10,9 @@ moto's server answers unauthenticated requests with 403 (bucket ACLs), so reques
 Authorization header; it does not check the signature itself.
 
 Version ids: moto gives every write its own version id, while S3 replication keeps the source's. Every write goes
-through this class, which keeps a ledger (`VersionLedger`) of what each Region's bucket holds: the version id S3
-would show (the id given where the object was first written) and moto's id for that copy. `serve()` is the
-bucket as S3 answers a reader: a `versionId` is translated to moto's id on the way in and `x-amz-version-id` back
-on the way out, and a missing key or version is S3's 403 AccessDenied (no reader here has s3:ListBucket, so S3
-does not say whether the key exists).
+through this class, which records it in a `versions.VersionLedger`. `serve()` is the bucket as S3 answers a
+reader: S3's checks before the object is looked up and its answers by error code (`s3_reads`), a `versionId`
+translated to moto's id on the way in and `x-amz-version-id` back on the way out.
 """
 from __future__ import annotations
 
@@ -31,13 +29,12 @@ import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from infra.local.s3verifier import S3Refusal
-
+from .s3_reads import error_headers, kept_request_headers, reader_answer, refusal_before_reading
 from .samples import PROBE_KEY, probe_body, sample_objects
+from .versions import VersionLedger
 from .wire import HOP_BY_HOP, send, signed_s3_headers
 
-__all__ = ["RegionalBucket", "BucketServers", "BACKEND_CREDENTIALS", "StoredVersion", "VersionLedger",
-           "access_denied"]
+__all__ = ["RegionalBucket", "BucketServers", "BACKEND_CREDENTIALS"]
 
 # Credentials the stand-ins use towards moto (its accounts accept any key); not the function's credentials.
 BACKEND_CREDENTIALS = Credentials("AKIAMOTOBACKEND00000", "moto-backend-secret")
@@ -59,59 +56,6 @@ class RegionalBucket:
     def virtual_host(self) -> str:
         """The bucket's Regional domain name, as a CloudFront S3 origin names it."""
         return f"{self.bucket}.s3.{self.region}.amazonaws.com"
-
-
-@dataclass(frozen=True)
-class StoredVersion:
-    """One version of one key in one Region's bucket, in write order (`sequence`)."""
-
-    sequence: int
-    region: str
-    key: str
-    version_id: str  # as S3 shows it: the id given where the version was first written
-    moto_id: str  # moto's id for this Region's copy
-    delete_marker: bool
-    replica_of: Optional[str] = None  # source Region when replication (or a backfill) wrote it
-
-
-class VersionLedger:
-    """What each Region's bucket holds, in write order, and the version-id translation in both directions."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._versions: List[StoredVersion] = []
-        self._to_moto: Dict[Tuple[str, str], str] = {}
-        self._to_s3: Dict[Tuple[str, str], str] = {}
-
-    def record(self, region: str, key: str, version_id: Optional[str], moto_id: str, delete_marker: bool = False,
-               replica_of: Optional[str] = None) -> StoredVersion:
-        with self._lock:
-            stored = StoredVersion(len(self._versions) + 1, region, key, version_id or moto_id, moto_id,
-                                   delete_marker, replica_of)
-            self._versions.append(stored)
-            self._to_moto[(region, stored.version_id)] = moto_id
-            self._to_s3[(region, moto_id)] = stored.version_id
-            return stored
-
-    def to_moto(self, region: str, version_id: str) -> str:
-        with self._lock:
-            return self._to_moto.get((region, version_id), version_id)
-
-    def to_s3(self, region: str, moto_id: str) -> str:
-        with self._lock:
-            return self._to_s3.get((region, moto_id), moto_id)
-
-    def versions(self, region: Optional[str] = None) -> List[StoredVersion]:
-        with self._lock:
-            return [v for v in self._versions if region is None or v.region == region]
-
-    def holds(self, region: str, version_id: str) -> bool:
-        with self._lock:
-            return (region, version_id) in self._to_moto
-
-
-def access_denied() -> S3Refusal:
-    return S3Refusal(403, "AccessDenied", "Access Denied")
 
 
 # Client authentication headers: replaced by the stand-in's own signature towards moto.
@@ -230,40 +174,25 @@ class BucketServers:
         S3 would answer a reader without s3:ListBucket; `headers` lose the client's authentication."""
         bucket = self.buckets[region]
         path, _, query = target.partition("?")
+        refusal = refusal_before_reading(path, query)
+        if refusal is not None:
+            return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
         moto_target = f"/{bucket.bucket}{path}"
         if query:
             moto_target += "?" + "&".join(self._moto_pair(region, pair) for pair in query.split("&"))
         moto_host = f"{bucket.host}:{bucket.port}"
-        kept = [(n, v) for n, v in headers if n.lower() not in _CLIENT_AUTH and n.lower() not in HOP_BY_HOP
-                and n.lower() not in ("host", "x-amz-cf-id")]
+        kept = [(n, v) for n, v in kept_request_headers(headers) if n.lower() not in _CLIENT_AUTH
+                and n.lower() not in HOP_BY_HOP and n.lower() not in ("host", "x-amz-cf-id")]
         signed = signed_s3_headers(method, moto_host, moto_target, kept, bucket.region, BACKEND_CREDENTIALS)
         status, _reason, response_headers, body = send((bucket.host, bucket.port), method, moto_target, signed,
                                                        timeout_s)
-        if status == 404:
-            refusal = access_denied()
-            return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
-        cleaned: List[Tuple[str, str]] = []
-        for name, value in response_headers:
-            lower = name.lower()
-            if lower in HOP_BY_HOP or lower in ("date", "access-control-allow-origin"):
-                continue
-            if lower == "server":
-                value = "AmazonS3"
-            elif lower == "x-amz-version-id":
-                value = self.ledger.to_s3(region, value)
-            cleaned.append((name, value))
-        return status, cleaned, body
-
+        return reader_answer(region, method, path, query, status, response_headers, body, self.ledger)
 
     def _moto_pair(self, region: str, pair: str) -> str:
         name, equals, value = pair.partition("=")
         if name != "versionId" or not equals:
             return pair  # verbatim: the signature towards moto is computed on what is sent
         return f"versionId={quote(self.ledger.to_moto(region, unquote(value)), safe='')}"
-
-
-def error_headers(refusal: S3Refusal) -> List[Tuple[str, str]]:
-    return [("Content-Type", "application/xml"), ("x-amz-request-id", refusal.request_id), ("Server", "AmazonS3")]
 
 
 def _start_process() -> subprocess.Popen:

@@ -25,7 +25,8 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
 
 from .access import Access
-from .buckets import BucketServers, access_denied, error_headers
+from .buckets import BucketServers
+from .s3_reads import access_denied, error_headers
 from .httpserver import ListenedStandIn, RequestHandler
 from .iam import Principal
 from .latency import NetworkModel

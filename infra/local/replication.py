@@ -31,7 +31,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from infra.aws.buckets import replication_configuration
 from infra.aws.regions import Bucket
 
-from .buckets import BucketServers, StoredVersion
+from .buckets import BucketServers
+from .versions import StoredVersion
 
 __all__ = ["Rule", "rules_for", "deciding_rule", "Replication", "BackfillJob"]
 

@@ -57,8 +57,9 @@ def test_failover_through_origin_access_control_accepts_every_spelling(local: Lo
 
 
 def test_an_escaped_query_value_fails_over_to_its_version(local: LocalStack) -> None:
-    first = local.buckets.put("us-east-2", "versioned-hop.txt", b"first")
-    local.buckets.put("us-east-2", "versioned-hop.txt", b"second")
+    failover = str(local.options.failover_region)
+    first = local.buckets.put(failover, "versioned-hop.txt", b"first")
+    local.buckets.put(failover, "versioned-hop.txt", b"second")
     _fail_over(local)
     escaped = "".join(f"%{ord(c):02x}" for c in first[:3]) + first[3:]
 
