@@ -5,9 +5,15 @@
   "Multi-Region Access Point permissions". The role's second statement (the buckets, only with
   `s3:DataAccessPointArn` = the MRAP) is resolved but not required: AWS's pages disagree on whether a same-account
   read through an MRAP also needs the bucket to be allowed.
+  The bucket the MRAP routed to still applies its own bucket policy: an explicit Deny there (a company-network-only
+  rule on `aws:SourceVpce`, say) refuses the read whatever the other policies allow (IAM evaluation logic; for
+  this path inferred, not documented).
 - Straight to a bucket (the origin group's failover origin, CloudFront's origin access control): the bucket policy
   statement the deploy tooling writes (`infra.aws.buckets.cloudfront_read_statement`), with the distribution's ARN
-  as `aws:SourceArn`; or, for the role, its identity policy (which allows the buckets only through the MRAP).
+  as `aws:SourceArn`, next to the statements the bucket already had (`existing_statements`); or, for the role, its
+  identity policy (which allows the buckets only through the MRAP).
+- An SSE-KMS object also needs `kms:Decrypt` on its key: the key policy must allow the reader (a statement naming
+  it, or the account root with the reader's identity policy allowing kms:Decrypt too).
 
 The action is what S3 authorises a request as: GET or HEAD of an object is `s3:GetObject`, or `s3:GetObjectVersion`
 when the query has `versionId` ("If you include a versionId in your request, you must have the
@@ -26,7 +32,7 @@ from urllib.parse import unquote
 from infra.aws.buckets import cloudfront_read_statement
 
 from .events import DISTRIBUTION_ID
-from .iam import Policy, Principal, Request, allowed
+from .iam import Policy, Principal, Request, allowed, decide
 from .template import TEMPLATE_FILE, DeployedNames, access_policies
 
 __all__ = ["ACCOUNT_ID", "CLOUDFRONT", "StackIdentities", "Access", "s3_action", "object_key"]
@@ -94,34 +100,60 @@ def object_key(target: str) -> str:
 
 
 class Access:
-    def __init__(self, template: Mapping[str, Any], identities: StackIdentities, regions: Sequence[str]) -> None:
+    def __init__(self, template: Mapping[str, Any], identities: StackIdentities, regions: Sequence[str],
+                 existing_statements: Optional[Mapping[str, Sequence[Mapping[str, Any]]]] = None,
+                 kms_key_policies: Optional[Mapping[str, Mapping[str, Any]]] = None) -> None:
         self.identities = identities
         resolved = access_policies(template, identities.deployed_names(regions))
         self.role_policies = tuple(Policy.parse(name, document) for name, document in resolved.role)
         self.mrap_policy = Policy.parse("MrapPolicy", resolved.mrap)
         self.role = Principal("AWS", identities.role_arn)
+        existing = existing_statements or {}
         self.bucket_policies: Dict[str, Policy] = {
             name: Policy.parse(f"bucket policy of {name}", {
                 "Version": "2012-10-17",
-                "Statement": [cloudfront_read_statement(name, identities.distribution_arn)],
+                "Statement": [*existing.get(name, ()), cloudfront_read_statement(name, identities.distribution_arn)],
             })
             for name in identities.bucket_names
         }
+        self.kms_key_policies = {arn: Policy.parse(f"key policy of {arn}", document)
+                                 for arn, document in (kms_key_policies or {}).items()}
 
     @classmethod
-    def from_file(cls, path: Optional[Path], identities: StackIdentities, regions: Sequence[str]) -> "Access":
+    def from_file(cls, path: Optional[Path], identities: StackIdentities, regions: Sequence[str],
+                  **account_state: Any) -> "Access":
         path = TEMPLATE_FILE if path is None else Path(path)
-        return cls(json.loads(path.read_text(encoding="utf-8")), identities, regions)
+        return cls(json.loads(path.read_text(encoding="utf-8")), identities, regions, **account_state)
 
-    def through_mrap(self, principal: Principal, method: str, target: str) -> bool:
-        """Whether S3 lets `principal` make this request through the MRAP."""
+    def through_mrap(self, principal: Principal, method: str, target: str, bucket_name: Optional[str] = None) -> bool:
+        """Whether S3 lets `principal` make this request through the MRAP (to `bucket_name`, the bucket it routed
+        to, whose policy may deny it)."""
         action = s3_action(method, target)
         if action is None:
             return True
         resource = self.identities.mrap_arn + ("" if action == "s3:ListBucket" else f"/object/{object_key(target)}")
         request = Request(action, resource, principal)
         identity_allows = principal == self.role and allowed(self.role_policies, request)
-        return identity_allows and allowed([self.mrap_policy], request)
+        if not (identity_allows and allowed([self.mrap_policy], request)):
+            return False
+        return bucket_name is None or not self._bucket_denies(bucket_name, principal, {}, action, target)
+
+    def _bucket_denies(self, bucket_name: str, principal: Principal, context: Mapping[str, str], action: str,
+                       target: str) -> bool:
+        policy = self.bucket_policies.get(bucket_name)
+        request = Request(action, _bucket_resource(bucket_name, action, target), principal, dict(context))
+        return policy is not None and decide([policy], request) == "explicit-deny"
+
+    def may_decrypt(self, principal: Principal, key_arn: str) -> bool:
+        """Whether `principal` may use the KMS key (kms:Decrypt): the key policy allows it by name, or allows the
+        account and the principal's identity policy allows kms:Decrypt on the key."""
+        policy = self.kms_key_policies.get(key_arn)
+        request = Request("kms:Decrypt", key_arn, principal)
+        if policy is None or decide([policy], request) != "allow":
+            return False
+        named = any(s.effect == "Allow" and s.applies(request) and (principal.kind, principal.identifier)
+                    in (s.principals or ()) for s in policy.statements)
+        return named or (principal == self.role and allowed(self.role_policies, request))
 
     def to_bucket(self, bucket_name: str, principal: Principal, context: Mapping[str, str], method: str,
                   target: str) -> bool:
@@ -130,10 +162,13 @@ class Access:
         action = s3_action(method, target)
         if action is None:
             return True
-        resource = f"arn:aws:s3:::{bucket_name}" + ("" if action == "s3:ListBucket" else
-                                                    f"/{object_key(target)}")
-        request = Request(action, resource, principal, dict(context))
+        request = Request(action, _bucket_resource(bucket_name, action, target), principal, dict(context))
         policy = self.bucket_policies.get(bucket_name)
-        if policy is not None and allowed([policy], request):
-            return True
+        decision = decide([policy], request) if policy is not None else "implicit-deny"
+        if decision != "implicit-deny":
+            return decision == "allow"
         return principal == self.role and allowed(self.role_policies, request)
+
+
+def _bucket_resource(bucket_name: str, action: str, target: str) -> str:
+    return f"arn:aws:s3:::{bucket_name}" + ("" if action == "s3:ListBucket" else f"/{object_key(target)}")

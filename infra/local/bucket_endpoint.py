@@ -10,6 +10,7 @@ stand-in it listens on one port per POP location, so that the modelled delay is 
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence, Tuple
@@ -18,7 +19,7 @@ from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
 
 from .access import Access
 from .buckets import BucketServers
-from .s3_reads import access_denied, error_headers
+from .s3_reads import access_denied, error_code, error_headers
 from .httpserver import ListenedStandIn, RequestHandler
 from .iam import Principal
 from .latency import NetworkModel
@@ -91,8 +92,10 @@ class BucketEndpoint(ListenedStandIn):
         except S3Refusal as refusal:
             self._record(pop, method, target, refusal.status, refusal.code)
             return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
-        status, response_headers, body = self._buckets.serve(self.region, method, target, headers, self._timeout_s)
-        self._record(pop, method, target, status, "AccessDenied" if status == 403 else None)
+        status, response_headers, body = self._buckets.serve(
+            self.region, method, target, headers, self._timeout_s,
+            functools.partial(self._access.may_decrypt, caller.principal))
+        self._record(pop, method, target, status, error_code(status, body))
         return status, response_headers, body
 
     def _record(self, pop: str, method: str, target: str, status: int, code: Optional[str]) -> None:

@@ -22,14 +22,15 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
-from urllib.parse import quote, unquote
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import quote, unquote, urlencode
 
 import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from .s3_reads import error_headers, kept_request_headers, reader_answer, refusal_before_reading
+from .s3_reads import (error_headers, kept_request_headers, reader_answer, refusal_before_reading,
+                       refusal_for_version)
 from .samples import PROBE_KEY, probe_body, sample_objects
 from .versions import VersionLedger
 from .wire import HOP_BY_HOP, send, signed_s3_headers
@@ -144,14 +145,25 @@ class BucketServers:
 
     def put(self, region: str, key: str, body: bytes, cache_control: Optional[str] = None,
             content_type: Optional[str] = None, version_id: Optional[str] = None,
-            replica_of: Optional[str] = None) -> str:
+            replica_of: Optional[str] = None, content_encoding: Optional[str] = None,
+            metadata: Optional[Mapping[str, str]] = None, tags: Optional[Mapping[str, str]] = None,
+            storage_class: str = "STANDARD", kms_key_id: Optional[str] = None) -> str:
         """Write one object to one Region only (replication is `replication.Replication`); returns its version id
-        as S3 shows it: `version_id` when given (a replica keeps its source's), else the one moto gave."""
-        extra = {"CacheControl": cache_control} if cache_control else {}
-        if content_type:
-            extra["ContentType"] = content_type
+        as S3 shows it: `version_id` when given (a replica keeps its source's), else the one moto gave. An SSE-KMS
+        object's key is kept in the ledger only (moto has no KMS of its own here); S3's check of kms:Decrypt is
+        the MRAP's and the endpoint's (`access.Access.may_decrypt`)."""
+        extra: Dict[str, object] = {"StorageClass": storage_class}
+        for name, value in (("CacheControl", cache_control), ("ContentType", content_type),
+                            ("ContentEncoding", content_encoding)):
+            if value:
+                extra[name] = value
+        if metadata:
+            extra["Metadata"] = dict(metadata)
+        if tags:
+            extra["Tagging"] = urlencode(dict(tags))
         response = self.client(region).put_object(Bucket=self.buckets[region].bucket, Key=key, Body=body, **extra)
-        return self.ledger.record(region, key, version_id, str(response["VersionId"]), replica_of=replica_of).version_id
+        return self.ledger.record(region, key, version_id, str(response["VersionId"]), replica_of=replica_of,
+                                  storage_class=storage_class, kms_key_id=kms_key_id).version_id
 
     def delete(self, region: str, key: str, version_id: Optional[str] = None, replica_of: Optional[str] = None) -> str:
         """A simple DELETE on a versioned bucket: a new delete marker; returns its version id as S3 shows it."""
@@ -159,22 +171,35 @@ class BucketServers:
         return self.ledger.record(region, key, version_id, str(response["VersionId"]), delete_marker=True,
                                   replica_of=replica_of).version_id
 
-    def read_version(self, region: str, key: str, version_id: str) -> Tuple[bytes, Dict[str, str]]:
-        """One stored version's bytes and the headers a copy keeps (Content-Type, Cache-Control)."""
-        response = self.client(region).get_object(Bucket=self.buckets[region].bucket, Key=key,
-                                                  VersionId=self.ledger.to_moto(region, version_id))
-        kept = {name: response[field] for name, field in (("content_type", "ContentType"),
-                                                          ("cache_control", "CacheControl")) if response.get(field)}
+    def read_version(self, region: str, key: str, version_id: str) -> Tuple[bytes, Dict[str, Any]]:
+        """One stored version's bytes and what a replica keeps: its system metadata (Content-Type, Cache-Control,
+        Content-Encoding), user metadata, tags, storage class and encryption key ("Replication copies object
+        metadata and tags", S3 User Guide, "What does Amazon S3 replicate?")."""
+        client, bucket = self.client(region), self.buckets[region].bucket
+        moto_id = self.ledger.to_moto(region, version_id)
+        response = client.get_object(Bucket=bucket, Key=key, VersionId=moto_id)
+        kept: Dict[str, Any] = {name: response[field] for name, field in (
+            ("content_type", "ContentType"), ("cache_control", "CacheControl"),
+            ("content_encoding", "ContentEncoding"), ("metadata", "Metadata")) if response.get(field)}
+        tags = client.get_object_tagging(Bucket=bucket, Key=key, VersionId=moto_id).get("TagSet") or []
+        if tags:
+            kept["tags"] = {tag["Key"]: tag["Value"] for tag in tags}
+        stored = self.ledger.find(region, key, version_id)
+        if stored is not None and stored.kms_key_id:
+            kept["kms_key_id"] = stored.kms_key_id
         return response["Body"].read(), kept
 
     def serve(
-        self, region: str, method: str, target: str, headers: Sequence[Tuple[str, str]], timeout_s: float = 30.0
+        self, region: str, method: str, target: str, headers: Sequence[Tuple[str, str]], timeout_s: float = 30.0,
+        may_decrypt: Callable[[str], bool] = lambda key_arn: True,
     ) -> Tuple[int, List[Tuple[str, str]], bytes]:
         """An authorised request for `target` (path and query as on the wire) answered by the Region's bucket as
-        S3 would answer a reader without s3:ListBucket; `headers` lose the client's authentication."""
+        S3 would answer a reader without s3:ListBucket; `headers` lose the client's authentication.
+        `may_decrypt(key ARN)`: whether the reader may use an SSE-KMS object's key."""
         bucket = self.buckets[region]
         path, _, query = target.partition("?")
-        refusal = refusal_before_reading(path, query)
+        refusal = (refusal_before_reading(path, query)
+                   or refusal_for_version(self.ledger, region, path, query, may_decrypt))
         if refusal is not None:
             return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
         moto_target = f"/{bucket.bucket}{path}"

@@ -36,7 +36,8 @@ from .regions import BUCKET_REGIONS, HOUSTON, POPS
 from .samples import PROBE_KEY
 from .stack import LocalStack, StackOptions
 from .template import DistributionSettings, load_settings
-from .stories import LONDON, brownfield_story, latency_table
+from .estate import brownfield_estate
+from .stories import LONDON, brownfield_story, estate_reads, estate_replicas, latency_table
 
 __all__ = ["main"]
 
@@ -125,6 +126,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         record_dir=args.record,
         settings=signing[0] if signing else None,
         brownfield=args.brownfield,
+        estate=brownfield_estate() if args.brownfield else None,
         network_delay=args.latency,
         replication_lag_s=args.replication_lag,
         function_workers=args.function_workers,
@@ -150,7 +152,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _print_signed_curl_commands(stack, signing[1], signing[2])
         told = True
         if args.brownfield:
+            told &= estate_reads(stack, _say)
             told &= brownfield_story(stack, _say)
+            told &= estate_replicas(stack, _say)
         if stories:
             told &= latency_table(stack, _say)
         passed = _region_check(stack, args.count, signing[1] if signing else None) and told

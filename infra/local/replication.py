@@ -7,7 +7,11 @@ for a key and a destination the enabled-or-not rule with the highest priority wh
 
 What is modelled, as S3 does it (S3 User Guide, "Replicating objects"):
 - only writes made after the rules exist are replicated, each after `lag_s` (0: before the write returns);
-- a replica keeps the source's version id (see `buckets.VersionLedger`), bytes, Content-Type and Cache-Control;
+- a replica keeps the source's version id (see `versions.VersionLedger`), bytes, system metadata (Content-Type,
+  Cache-Control, Content-Encoding: a pre-gzipped object stays gzipped), user metadata, tags and storage class;
+- SSE-KMS objects are not replicated unless the rule opts in ("By default, Amazon S3 doesn't replicate objects
+  that are stored at rest using server-side encryption with AWS KMS keys": `SourceSelectionCriteria.
+  SseKmsEncryptedObjects`), and objects in S3 Glacier Flexible Retrieval or Deep Archive never are;
 - a replica is not replicated again (no replica modification sync);
 - a simple DELETE's delete marker is replicated only when the rule has `DeleteMarkerReplication` enabled; a DELETE
   of a specific version is never replicated;
@@ -17,7 +21,7 @@ What is modelled, as S3 does it (S3 User Guide, "Replicating objects"):
 
 Not modelled: replication failures (every copy succeeds), Replication Time Control, metrics, the order of versions
 when a backfill copies an older version after a live write of a newer one (S3 keeps the source's order; moto keeps
-write order), object tags, ACLs, encryption, object lock, Last-Modified of replicas.
+write order), ACLs, the replica's encryption key (`ReplicaKmsKeyID`), object lock, Last-Modified of replicas.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from infra.aws.buckets import replication_configuration
 from infra.aws.regions import Bucket
 
 from .buckets import BucketServers
-from .versions import StoredVersion
+from .versions import ARCHIVE_CLASSES, StoredVersion
 
 __all__ = ["Rule", "rules_for", "deciding_rule", "Replication", "BackfillJob"]
 
@@ -48,6 +52,7 @@ class Rule:
     prefix: str
     delete_markers: bool
     destination: str  # Region
+    sse_kms: bool = False  # SourceSelectionCriteria.SseKmsEncryptedObjects enabled: SSE-KMS objects replicate
 
 
 def rules_for(buckets: BucketServers, source_region: str) -> List[Rule]:
@@ -64,6 +69,8 @@ def rules_for(buckets: BucketServers, source_region: str) -> List[Rule]:
             prefix=(rule.get("Filter") or {}).get("Prefix", ""),
             delete_markers=(rule.get("DeleteMarkerReplication") or {}).get("Status") == "Enabled",
             destination=by_arn[rule["Destination"]["Bucket"]],
+            sse_kms=((rule.get("SourceSelectionCriteria") or {}).get("SseKmsEncryptedObjects") or {})
+            .get("Status") == "Enabled",
         )
         for rule in configuration["Rules"]
     ]
@@ -140,7 +147,9 @@ class Replication:
         if version.replica_of is not None or destination == version.region:
             return False
         rule = deciding_rule(self.rules[version.region], version.key, destination)
-        if rule is None:
+        if rule is None or version.storage_class in ARCHIVE_CLASSES:
+            return False
+        if version.kms_key_id is not None and not rule.sse_kms:
             return False
         return rule.delete_markers if version.delete_marker else True
 
@@ -163,7 +172,7 @@ class Replication:
             else:
                 body, kept = self.buckets.read_version(version.region, version.key, version.version_id)
                 self.buckets.put(destination, version.key, body, version_id=version.version_id,
-                                 replica_of=version.region, **kept)
+                                 replica_of=version.region, storage_class=version.storage_class, **kept)
             with self._copy_lock:
                 self._replicated[task] = version.region
         finally:

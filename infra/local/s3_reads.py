@@ -12,6 +12,10 @@ Sources: S3 API reference, "GetObject" and "Error responses" (error codes and th
 - "If the current version of the object is a delete marker, Amazon S3 behaves as if the object was deleted and
   includes x-amz-delete-marker: true in the response"; without `s3:ListBucket` a missing key or version is 403
   `AccessDenied` (no reader here has it).
+- An object in S3 Glacier Flexible Retrieval or Deep Archive, not restored, is 403 `InvalidObjectState` ("The
+  operation is not valid for the object's storage class").
+- An SSE-KMS object needs `kms:Decrypt` on its key: without it S3 answers 403 `AccessDenied` with KMS's message
+  (seen; the exact text is KMS's, not documented by S3).
 - A `Range` in a unit other than `bytes` is ignored (RFC 9110, 14.2: an unknown range unit is ignored; S3 supports
   only `bytes`).
 Everything else moto answers is passed on by S3's error code, without what moto adds of its own (its request id,
@@ -22,15 +26,15 @@ from __future__ import annotations
 import email.utils
 import re
 import secrets
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 from urllib.parse import unquote, unquote_to_bytes
 
 from infra.local.s3verifier import S3Refusal
 
-from .versions import StoredVersion, VersionLedger
+from .versions import ARCHIVE_CLASSES, StoredVersion, VersionLedger
 
-__all__ = ["MAX_KEY_BYTES", "MAX_PART_NUMBER", "refusal_before_reading", "kept_request_headers", "reader_answer",
-           "error_headers", "access_denied", "viewer_headers"]
+__all__ = ["MAX_KEY_BYTES", "MAX_PART_NUMBER", "refusal_before_reading", "refusal_for_version",
+           "kept_request_headers", "reader_answer", "error_code", "error_headers", "access_denied", "viewer_headers"]
 
 MAX_KEY_BYTES = 1024
 MAX_PART_NUMBER = 10000
@@ -46,6 +50,14 @@ Answer = Tuple[int, List[Tuple[str, str]], bytes]
 
 def access_denied() -> S3Refusal:
     return S3Refusal(403, "AccessDenied", "Access Denied")
+
+
+def error_code(status: int, body: bytes) -> Optional[str]:
+    """The S3 error code of an answer (None for a success; AccessDenied for a HEAD's bodiless 403)."""
+    if status < 400:
+        return None
+    match = _ERROR_CODE.search(body)
+    return match.group(1).decode() if match else ("AccessDenied" if status == 403 else None)
 
 
 def error_headers(refusal: S3Refusal) -> List[Tuple[str, str]]:
@@ -73,6 +85,24 @@ def refusal_before_reading(path: str, query: str) -> Optional[S3Refusal]:
         if not _READABLE_VERSION_ID.fullmatch(version_id):
             return S3Refusal(400, "InvalidArgument", "Invalid version id specified",
                              {"ArgumentName": "versionId", "ArgumentValue": version_id})
+    return None
+
+
+def refusal_for_version(ledger: VersionLedger, region: str, path: str, query: str,
+                        may_decrypt: Callable[[str], bool]) -> Optional[S3Refusal]:
+    """S3's refusal of the version a read names (or the current one) for its state: archived, or encrypted with a
+    key the reader may not use."""
+    key = unquote(path[1:])
+    asked = _query_values(query, "versionId")
+    version = ledger.find(region, key, asked[0]) if asked else ledger.current(region, key)
+    if version is None or version.delete_marker:
+        return None
+    if version.storage_class in ARCHIVE_CLASSES:
+        return S3Refusal(403, "InvalidObjectState", "The operation is not valid for the object's storage class",
+                         {"StorageClass": version.storage_class})
+    if version.kms_key_id is not None and not may_decrypt(version.kms_key_id):
+        return S3Refusal(403, "AccessDenied", f"not authorized to perform: kms:Decrypt on the resource associated "
+                                              f"with this ciphertext ({version.kms_key_id})")
     return None
 
 

@@ -23,6 +23,7 @@ from .access import CLOUDFRONT, Access, StackIdentities
 from .bucket_endpoint import BucketEndpoint, Caller
 from .buckets import BucketServers, RegionalBucket
 from .cloudfront import RECORD_LIMIT, CloudFrontStandIn
+from .estate import Estate
 from .iam import Principal
 from .invoker import ACCOUNT_CONCURRENCY, DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
 from .latency import NetworkModel
@@ -67,6 +68,9 @@ class StackOptions:
     # The template whose role and MRAP policies the MRAP stand-in enforces (a parsed document, for tests);
     # default: `template`, else the project's cloudformation.template.
     policy_template: Optional[Mapping[str, Any]] = None
+    # The data Region's bucket's real state (SSE-KMS objects, archived objects, pre-gzipped objects with metadata
+    # and tags, a bucket policy with a Deny), written before any replication rule exists; None: samples only.
+    estate: Optional[Estate] = None
 
 
 def new_credentials() -> AwsCredentials:
@@ -156,6 +160,11 @@ class LocalStack:
             t = self._step("seed", f"uploading sample images to {self.data_region} and per-bucket probe objects"
                            + (f"; {', '.join(empty)} start empty (brownfield)" if options.brownfield else ""))
             count = self.buckets.seed(regions=(self.data_region,))
+            for item in options.estate.objects if options.estate else ():
+                self.buckets.put(self.data_region, item.key, item.body, content_type=item.content_type,
+                                 content_encoding=item.content_encoding, metadata=dict(item.metadata),
+                                 tags=dict(item.tags), storage_class=item.storage_class, kms_key_id=item.kms_key_id)
+                count += 1
             if not options.brownfield:
                 count += self.replication.backfill(self.data_region).run().succeeded
             self._done("seed", t, f"{count} objects")
@@ -254,11 +263,17 @@ class LocalStack:
 
     def _access(self, identities: StackIdentities) -> Access:
         options = self.options
+        estate = options.estate
+        data_bucket = identities.bucket_names[0]
+        account_state: Dict[str, Any] = {} if estate is None else {
+            "existing_statements": {data_bucket: estate.statements_for(data_bucket)},
+            "kms_key_policies": estate.kms_key_policies,
+        }
         if options.policy_template is not None:
-            return Access(options.policy_template, identities, options.regions)
+            return Access(options.policy_template, identities, options.regions, **account_state)
         path = options.template or TEMPLATE_FILE
         try:
-            return Access.from_file(path, identities, options.regions)
+            return Access.from_file(path, identities, options.regions, **account_state)
         except (OSError, ValueError) as error:
             raise ValueError(f"unable to read the access policies from {path}: {error}") from None
 

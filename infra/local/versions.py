@@ -11,7 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-__all__ = ["StoredVersion", "VersionLedger"]
+__all__ = ["StoredVersion", "VersionLedger", "ARCHIVE_CLASSES"]
+
+# Storage classes whose objects must be restored before a read, and which replication does not copy (S3 User
+# Guide: "Objects stored in the S3 Glacier Flexible Retrieval or S3 Glacier Deep Archive storage classes").
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class StoredVersion:
     delete_marker: bool
     replica_of: Optional[str] = None  # source Region when replication (or a backfill) wrote it
     written_at: float = field(default_factory=time.time)  # seconds since the epoch (Last-Modified)
+    storage_class: str = "STANDARD"
+    kms_key_id: Optional[str] = None  # the KMS key's ARN of an SSE-KMS object
 
 
 class VersionLedger:
@@ -38,10 +44,11 @@ class VersionLedger:
         self._to_s3: Dict[Tuple[str, str], str] = {}
 
     def record(self, region: str, key: str, version_id: Optional[str], moto_id: str, delete_marker: bool = False,
-               replica_of: Optional[str] = None) -> StoredVersion:
+               replica_of: Optional[str] = None, storage_class: str = "STANDARD",
+               kms_key_id: Optional[str] = None) -> StoredVersion:
         with self._lock:
             stored = StoredVersion(len(self._versions) + 1, region, key, version_id or moto_id, moto_id,
-                                   delete_marker, replica_of)
+                                   delete_marker, replica_of, storage_class=storage_class, kms_key_id=kms_key_id)
             self._versions.append(stored)
             self._to_moto[(region, stored.version_id)] = moto_id
             self._to_s3[(region, moto_id)] = stored.version_id
