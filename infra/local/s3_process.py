@@ -1,7 +1,9 @@
 """One Region's S3 endpoint in a process of its own: moto's S3 application served on 127.0.0.1.
 
 Run as `python -m infra.local.s3_process`; it prints `{"port": N}` once it listens, then serves until its stdin
-closes (the parent stopped or died), so it never outlives the stack that started it.
+closes (the parent stopped or died), so it never outlives the stack that started it. It ignores SIGINT: a
+terminal's Ctrl-C reaches every process of the foreground group, and stopping is the parent's to decide (it closes
+the stdin), so the user sees the demo's clean stop and no traceback from here.
 
 Why a process per Region: moto costs more CPU per request than the rest of the stand-ins together, and in the
 stand-ins' process it competes for one interpreter lock with everything else. Why moto's S3 app and not its
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import socket
 import sys
 import threading
@@ -21,6 +24,7 @@ __all__ = ["main"]
 
 
 def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Imported here: the parent imports this module's name only, not moto.
     from moto.moto_server.werkzeug_app import create_backend_app
     from werkzeug.serving import WSGIRequestHandler, make_server

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
 import signal
 import socket
@@ -583,20 +584,26 @@ def test_a_zip_runs_isolated_from_site_packages(tmp_path: Path) -> None:
 # --- make demo ----------------------------------------------------------------------------------------------------
 
 
-def test_the_demo_serves_both_regions_until_interrupted_and_stops_cleanly() -> None:
+@pytest.mark.parametrize("ctrl_c_reaches", ["the-demo", "its-process-group"])
+def test_the_demo_serves_both_regions_until_interrupted_and_stops_cleanly(ctrl_c_reaches: str) -> None:
+    # A terminal's Ctrl-C signals the whole foreground process group: the demo and every process it started.
     demo = subprocess.Popen([sys.executable, "-m", "infra.local.demo", "--count", "1"], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert demo.stdout is not None
     lines: List[str] = []
     for line in demo.stdout:  # until it says it is up (or it exits)
         lines.append(line)
         if "serving until Ctrl-C" in line:
             break
-    demo.send_signal(signal.SIGINT)
+    if ctrl_c_reaches == "the-demo":
+        demo.send_signal(signal.SIGINT)
+    else:
+        os.killpg(demo.pid, signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
     output = "".join(lines) + rest
 
     assert demo.returncode == 0, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
     assert re.search(r"eu-west-2: signature verified [1-9]", output), output
     assert re.search(r"us-east-2: signature verified [1-9]", output), output
     assert "\nPASS\n" in output and output.rstrip().endswith("stopped")
