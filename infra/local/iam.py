@@ -32,6 +32,7 @@ from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequen
 __all__ = ["UnsupportedPolicy", "Principal", "Request", "Statement", "Policy", "Decision", "decide", "allowed"]
 
 Decision = Literal["allow", "explicit-deny", "implicit-deny"]
+PrincipalKind = Literal["AWS", "Service"]
 Effect = Literal["Allow", "Deny"]
 _OPERATORS = ("StringEquals", "StringNotEquals")
 _ACCOUNT_ROOT = re.compile(r"arn:aws:iam::(\d{12}):root|(\d{12})")
@@ -46,7 +47,7 @@ class UnsupportedPolicy(ValueError):
 class Principal:
     """Who makes the request: kind "AWS" (a role or user ARN) or "Service" (e.g. cloudfront.amazonaws.com)."""
 
-    kind: str
+    kind: PrincipalKind
     identifier: str
 
 

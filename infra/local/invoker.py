@@ -43,7 +43,8 @@ __all__ = ["AwsCredentials", "Invocation", "Outcome", "FunctionInvoker", "FAULTS
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("worker.py")
 HANDLER = "edge.handler.lambda_handler"
-FAULTS = ("raise", "timeout", "garbage", "exit", "corrupt-signature")
+Fault = Literal["raise", "timeout", "garbage", "exit", "corrupt-signature"]
+FAULTS: Tuple[Fault, ...] = ("raise", "timeout", "garbage", "exit", "corrupt-signature")
 START_TIMEOUT_S = 60.0
 # Execution environments per edge location, at most. Lambda runs up to the account's concurrency (1,000 per Region
 # by default); here each one is a process (about 20 MB, a cold start of about 200 ms of CPU). The function takes
@@ -244,7 +245,7 @@ class FunctionInvoker:
         self._in_flight = 0
         # Injected into invocations while set (tests, the demo and the soak set it): every `fault_every`-th
         # invocation gets it, so a fault can hit some invocations among many.
-        self.fault: Optional[str] = None
+        self.fault: Optional[Fault] = None
         self.fault_every = 1
         self.stderr_tail: Deque[str] = collections.deque(maxlen=200)
         self.workers_started = 0

@@ -30,7 +30,7 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 from infra.aws.buckets import replication_configuration
 from infra.aws.regions import Bucket
@@ -38,7 +38,10 @@ from infra.aws.regions import Bucket
 from .buckets import BucketServers
 from .versions import ARCHIVE_CLASSES, StoredVersion
 
-__all__ = ["Rule", "rules_for", "deciding_rule", "Replication", "BackfillJob"]
+__all__ = ["Rule", "rules_for", "deciding_rule", "Replication", "BackfillJob", "JobStatus"]
+
+# The values of DescribeJob's Job.Status a backfill goes through.
+JobStatus = Literal["New", "Active", "Complete"]
 
 # The role the deploy tooling creates; S3 assumes it to replicate. Only its name matters here.
 _ROLE_ARN = "arn:aws:iam::123456789012:role/mrap-edge-replication"
@@ -245,7 +248,7 @@ class BackfillJob:
         self.job_id = f"local-backfill-{next(self._ids):04d}"
         self.source = source
         self.destinations = destinations
-        self.status = "New"  # New -> Active -> Complete (values of DescribeJob's Job.Status)
+        self.status: JobStatus = "New"  # New -> Active -> Complete
         self.total = len(manifest)
         self.succeeded = 0
         self.failed = 0

@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, List, Literal, Mapping, Optional, Tuple
 
 from .signed_requests import local_public_key_id
 
@@ -41,6 +41,10 @@ TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "cloudformation.template"
 DEFAULT_MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
 
 
+# Which object the origin-request event carries for an origin.
+OriginKind = Literal["custom", "s3"]
+
+
 class _Unresolved(Exception):
     """A template value that cannot be known before deployment (GetAtt, a parameter without Default, ...)."""
 
@@ -48,7 +52,7 @@ class _Unresolved(Exception):
 @dataclass(frozen=True)
 class OriginSettings:
     origin_id: str
-    kind: str  # "custom" or "s3": which object the origin-request event carries
+    kind: OriginKind
     domain_name: str  # for the S3 origin the stack replaces it with its local failover bucket's domain
     path: str = ""
     custom_headers: Tuple[Tuple[str, str], ...] = ()

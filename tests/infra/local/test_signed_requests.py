@@ -11,16 +11,17 @@ import base64
 import json
 import time
 from dataclasses import replace
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from infra.local.signed_requests import SIGNING_QUERY_PARAMETERS, Refusal, check_signed_request, resource_matches
-from infra.local.stack import LocalStack, StackOptions
+from infra.local.stack import LocalStack
 from infra.local.template import load_settings
 from signedlinks import LinkSigner
+from tests.conftest import StartStack
 from tests.curl import CurlResponse, curl
 
 NOW = 1_796_000_000
@@ -271,12 +272,10 @@ def test_signed_cookies_are_read_when_the_url_has_no_signature() -> None:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack(start_stack: StartStack) -> LocalStack:
     # Key A in slot 1 as a deployment would have it; the cache off so that each request reaches the origin.
     settings = replace(load_settings(parameters={"SignedUrlPublicKey1": _public_pem(KEY_A)}), default_ttl=0)
-    running = LocalStack(StackOptions(settings=settings, function_timeout_s=2.0)).start()
-    yield running
-    running.stop()
+    return start_stack(settings=settings, function_timeout_s=2.0)
 
 
 def signer(local: LocalStack, key: Any = KEY_A, key_id: Optional[str] = None, **options: Any) -> LinkSigner:

@@ -18,7 +18,7 @@ import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, List
+from typing import List
 from urllib.parse import quote
 
 import pytest
@@ -31,8 +31,9 @@ from infra.local.invoker import REPO_ROOT, AwsCredentials, FunctionInvoker
 from infra.local.mrap import Received
 from infra.local.regions import Routing
 from infra.local.samples import AWKWARD_KEYS, PROBE_KEY, sample_objects
-from infra.local.stack import LocalStack, StackOptions
+from infra.local.stack import LocalStack
 from infra.local.template import DEFAULT_SETTINGS, TEMPLATE_FILE, load_settings, settings_from_template
+from tests.conftest import StartStack
 from tests.curl import CurlResponse, curl
 
 MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
@@ -42,12 +43,9 @@ FUNCTION_TIMEOUT_S = 2.0
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack(start_stack: StartStack) -> LocalStack:
     # The project's settings with the cache off, so that every request reaches the origin unless a test turns it on.
-    settings = replace(load_settings(), default_ttl=0)
-    running = LocalStack(StackOptions(settings=settings, function_timeout_s=FUNCTION_TIMEOUT_S)).start()
-    yield running
-    running.stop()
+    return start_stack(default_ttl=0, function_timeout_s=FUNCTION_TIMEOUT_S)
 
 
 def get(local: LocalStack, path: str, *options: str, region: str = "eu-west-2") -> CurlResponse:
