@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -48,8 +49,9 @@ def main() -> int:
     sys.stdout.write(json.dumps({"port": server.server_address[1]}) + "\n")
     sys.stdout.flush()
     sys.stdin.read()  # until EOF
-    server.shutdown()
-    return 0
+    # Nothing to keep: the buckets live in this process only. Exiting at once spares the server's shutdown (a poll
+    # interval) and moto's teardown, about 1.5 s of every stack's stop.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from .bucket_endpoint import BucketEndpoint, Caller
 from .buckets import BucketServers, RegionalBucket
 from .cloudfront import RECORD_LIMIT, CloudFrontStandIn
 from .estate import Estate
+from .httpserver import stop_all
 from .iam import Principal
 from .invoker import ACCOUNT_CONCURRENCY, DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
 from .latency import NetworkModel
@@ -300,6 +301,7 @@ class LocalStack:
         return job.start() if start else job
 
     def stop(self) -> None:
+        stop_all((self.cloudfront, self.mrap, self.failover_endpoint))  # every listener told first
         while self._stoppers:
             stopper = self._stoppers.pop()
             try:
