@@ -33,7 +33,8 @@ from infra.aws.buckets import cloudfront_read_statement
 
 from .events import DISTRIBUTION_ID
 from .iam import Policy, Principal, Request, allowed, decide
-from .template import TEMPLATE_FILE, DeployedNames, access_policies
+from .cloudformation import DeployedNames
+from .template import TEMPLATE_FILE, access_policies
 
 __all__ = ["ACCOUNT_ID", "CLOUDFRONT", "StackIdentities", "Access", "s3_action", "object_key"]
 

@@ -15,11 +15,11 @@ would be deployed: every intrinsic resolved with the stand-in's account and name
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, List, Literal, Mapping, Optional, Tuple
 
+from .cloudformation import DeployedNames, Evaluator, Unresolved
 from .signed_requests import local_public_key_id
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "load_settings",
     "settings_from_template",
     "trusted_keys_from_template",
-    "DeployedNames",
+    "OriginKind",
     "AccessPolicies",
     "access_policies",
 ]
@@ -43,10 +43,6 @@ DEFAULT_MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
 
 # Which object the origin-request event carries for an origin.
 OriginKind = Literal["custom", "s3"]
-
-
-class _Unresolved(Exception):
-    """A template value that cannot be known before deployment (GetAtt, a parameter without Default, ...)."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +135,7 @@ def settings_from_template(template: Mapping[str, Any], source: str = "(template
 
 
 def _settings_from_template(template: Mapping[str, Any], source: str) -> DistributionSettings:
-    resolver = _Resolver(template.get("Parameters") or {})
+    resolver = Evaluator(template)
     resources: Mapping[str, Any] = template.get("Resources") or {}
     config = _props(resources, "Distribution").get("DistributionConfig")
     if not isinstance(config, Mapping):
@@ -200,7 +196,7 @@ def _props(resources: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return resource.get("Properties") or {}
 
 
-def _origin(resolver: "_Resolver", origin: Mapping[str, Any], default: OriginSettings) -> OriginSettings:
+def _origin(resolver: Evaluator, origin: Mapping[str, Any], default: OriginSettings) -> OriginSettings:
     domain = resolver.value(origin.get("DomainName"), default.domain_name)
     path = resolver.value(origin.get("OriginPath"), default.path) or ""
     headers = tuple(
@@ -236,7 +232,7 @@ def _selected_index(node: Any, parameter: str, default: int) -> int:
     return default
 
 
-def _failover_codes(resolver: "_Resolver", config: Mapping[str, Any]) -> List[int]:
+def _failover_codes(resolver: Evaluator, config: Mapping[str, Any]) -> List[int]:
     groups = (config.get("OriginGroups") or {}).get("Items") or []
     for group in groups:
         if group.get("Id") != "mrap-with-failover":
@@ -247,7 +243,7 @@ def _failover_codes(resolver: "_Resolver", config: Mapping[str, Any]) -> List[in
     return []
 
 
-def _error_responses(resolver: "_Resolver", config: Mapping[str, Any]) -> Tuple[ErrorResponse, ...]:
+def _error_responses(resolver: Evaluator, config: Mapping[str, Any]) -> Tuple[ErrorResponse, ...]:
     items = resolver.value(config.get("CustomErrorResponses"), None)
     if not isinstance(items, list):
         return ()
@@ -259,7 +255,7 @@ def _error_responses(resolver: "_Resolver", config: Mapping[str, Any]) -> Tuple[
     )
 
 
-def _whitelist(resolver: "_Resolver", config: Any, kind: str) -> Optional[Tuple[str, ...]]:
+def _whitelist(resolver: Evaluator, config: Any, kind: str) -> Optional[Tuple[str, ...]]:
     """The names of a whitelist config (HeadersConfig/QueryStringsConfig); None when the template says nothing."""
     if not isinstance(config, Mapping):
         return None
@@ -274,147 +270,42 @@ def _union(first: Tuple[str, ...], second: Tuple[str, ...]) -> Tuple[str, ...]:
     return first + tuple(name for name in second if name not in first)
 
 
-class _Resolver:
-    """Evaluates the few intrinsic functions whose value is known before deployment."""
-
-    def __init__(self, parameters: Mapping[str, Any]) -> None:
-        self.parameters = parameters
-        self.unresolved: List[str] = []
-
-    def value(self, node: Any, default: Any) -> Any:
-        try:
-            return self._eval(node) if node is not None else default
-        except _Unresolved as error:
-            self.unresolved.append(str(error))
-            return default
-
-    def _eval(self, node: Any) -> Any:
-        if isinstance(node, list):
-            out: List[Any] = []
-            for item in node:
-                value = self._eval(item)
-                # A Ref to a CommaDelimitedList inside a list contributes its items.
-                out.extend(value) if isinstance(item, Mapping) and isinstance(value, list) else out.append(value)
-            return out
-        if not isinstance(node, Mapping):
-            return node
-        if len(node) == 1:
-            (name, arg), = node.items()
-            if name == "Ref":
-                return self._ref(arg)
-            if name == "Fn::Sub":
-                return self._sub(arg)
-            if name == "Fn::Join":
-                return str(arg[0]).join(str(v) for v in self._eval(arg[1]))
-            if name == "Fn::Split":
-                return str(self._eval(arg[1])).split(arg[0])
-            if name.startswith("Fn::") or name == "Condition":
-                raise _Unresolved(f"{name} {json.dumps(arg)[:60]}")
-        return {key: self._eval(value) for key, value in node.items()}
-
-    def _ref(self, name: str) -> Any:
-        parameter = self.parameters.get(name)
-        if not isinstance(parameter, Mapping) or "Default" not in parameter:
-            raise _Unresolved(f"Ref {name}")
-        default = parameter["Default"]
-        if parameter.get("Type") == "CommaDelimitedList" and isinstance(default, str):
-            return [item.strip() for item in default.split(",") if item.strip()]
-        return default
-
-    def _sub(self, arg: Any) -> str:
-        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-
-        def substitute(match: "re.Match[str]") -> str:
-            name = match.group(1)
-            if name in variables:
-                return str(self._eval(variables[name]))
-            if name.startswith("AWS::") or "." in name:
-                raise _Unresolved(f"Fn::Sub ${{{name}}}")
-            return str(self._ref(name))
-
-        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
-
-
 def trusted_keys_from_template(template: Mapping[str, Any],
                                parameters: Mapping[str, str]) -> Tuple[Tuple[str, str], ...]:
     """The default behaviour's trusted key groups with `parameters` (else the parameters' defaults) filled in:
     `TrustedKeyGroups` (an `Fn::If` on a condition is evaluated) -> `AWS::CloudFront::KeyGroup` resources (their
     own Condition, `Items` with `Fn::If`) -> `AWS::CloudFront::PublicKey` resources -> `EncodedKey`. Each key gets
     the stand-in's id for it (`signed_requests.local_public_key_id`)."""
-    declared = template.get("Parameters") or {}
-    values = {name: str((spec or {}).get("Default", "")) for name, spec in declared.items()}
-    values.update({name: str(value) for name, value in parameters.items()})
-    conditions: Mapping[str, Any] = template.get("Conditions") or {}
+    evaluator = Evaluator(template, parameters={name: str(value) for name, value in parameters.items()},
+                          keep_resource_refs=True)
     resources: Mapping[str, Any] = template.get("Resources") or {}
+    try:
+        return _trusted_keys(evaluator, resources)
+    except Unresolved as error:
+        raise ValueError(f"unable to read the trusted key groups: {error}") from None
 
-    def condition(node: Any) -> bool:
-        if isinstance(node, str):
-            return condition(conditions[node])
-        (name, arg), = node.items()
-        if name == "Condition":
-            return condition(arg)
-        if name == "Fn::Not":
-            return not condition(arg[0])
-        if name == "Fn::Or":
-            return any(condition(item) for item in arg)
-        if name == "Fn::And":
-            return all(condition(item) for item in arg)
-        if name == "Fn::Equals":
-            return value(arg[0]) == value(arg[1])
-        raise ValueError(f"unsupported condition {name}")
 
-    def value(node: Any) -> Any:
-        if isinstance(node, Mapping) and len(node) == 1:
-            (name, arg), = node.items()
-            if name == "Ref":
-                return values.get(arg, {"Ref": arg})
-            if name == "Fn::If":
-                return value(arg[1] if condition(arg[0]) else arg[2])
-        if isinstance(node, list):
-            return [value(item) for item in node if value(item) != {"Ref": "AWS::NoValue"}]
-        return node
-
+def _trusted_keys(evaluator: Evaluator, resources: Mapping[str, Any]) -> Tuple[Tuple[str, str], ...]:
     def present(name: str) -> bool:
         resource = resources.get(name) or {}
-        return "Condition" not in resource or condition(resource["Condition"])
+        return "Condition" not in resource or evaluator.condition(resource["Condition"])
+
+    def refs(node: Any) -> List[str]:
+        items = evaluator.resolve(node)
+        return [i["Ref"] for i in items if isinstance(i, Mapping) and i.get("Ref") and present(i["Ref"])] \
+            if isinstance(items, list) else []
 
     config = _props(resources, "Distribution").get("DistributionConfig") or {}
-    groups = value((config.get("DefaultCacheBehavior") or {}).get("TrustedKeyGroups"))
-    if not isinstance(groups, list):
-        return ()  # absent, or Fn::If gave AWS::NoValue
     keys: List[Tuple[str, str]] = []
-    for group in groups:
-        name = group.get("Ref") if isinstance(group, Mapping) else None
-        if not name or not present(name):
-            continue
-        items = value((_props(resources, name).get("KeyGroupConfig") or {}).get("Items"))
-        for item in items if isinstance(items, list) else []:
-            key_name = item.get("Ref") if isinstance(item, Mapping) else None
-            if not key_name or not present(key_name):
-                continue
-            pem = value((_props(resources, key_name).get("PublicKeyConfig") or {}).get("EncodedKey"))
+    for group in refs((config.get("DefaultCacheBehavior") or {}).get("TrustedKeyGroups")):
+        for key_name in refs((_props(resources, group).get("KeyGroupConfig") or {}).get("Items")):
+            pem = evaluator.resolve((_props(resources, key_name).get("PublicKeyConfig") or {}).get("EncodedKey"))
             if isinstance(pem, str) and pem.strip():
                 keys.append((local_public_key_id(pem), pem.strip() + "\n"))
     return tuple(keys)
+
+
 # --- the template's access policies, as deployed for the local stack ---------------------------------------------
-
-_NO_VALUE = object()  # Ref AWS::NoValue: the property or list item is left out
-
-
-@dataclass(frozen=True)
-class DeployedNames:
-    """What CloudFormation knows once the stack exists, for the local stand-in's account: parameter values (over
-    the Defaults), what `Ref` gives for resources and what `Fn::GetAtt` gives for their attributes."""
-
-    account_id: str
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    refs: Mapping[str, str] = field(default_factory=dict)
-    attributes: Mapping[Tuple[str, str], str] = field(default_factory=dict)
-    region: str = "us-east-1"
-    partition: str = "aws"
-    # The function's name is made from the stack id's UUID (a name of its own per stack).
-    stack_id: str = "arn:aws:cloudformation:us-east-1:000000000000:stack/mrap-edge/8f2d51a0-9a3b-11f0-8de9-0242ac120002"
-
 
 @dataclass(frozen=True)
 class AccessPolicies:
@@ -430,7 +321,7 @@ def access_policies(template: Mapping[str, Any], names: DeployedNames) -> Access
     Every intrinsic must resolve (Ref, Fn::Sub, Fn::GetAtt, Fn::If with the template's Conditions, Fn::Equals,
     Fn::Not, Fn::And, Fn::Or, Fn::Select, Fn::Split, Fn::Join, AWS::NoValue): an unknown one raises ValueError
     rather than letting the stand-in run with a policy other than the one that would be deployed."""
-    resolver = _DeployedResolver(template, names)
+    resolver = Evaluator(template, names=names)
     resources: Mapping[str, Any] = template.get("Resources") or {}
     role = resources.get("FunctionRole")
     mrap_policy = resources.get("MrapPolicy")
@@ -439,107 +330,7 @@ def access_policies(template: Mapping[str, Any], names: DeployedNames) -> Access
     try:
         policies = resolver.resolve((role.get("Properties") or {}).get("Policies") or [])
         document = resolver.resolve((mrap_policy.get("Properties") or {}).get("Policy") or {})
-    except _Unresolved as error:
+    except Unresolved as error:
         raise ValueError(f"unable to resolve the template's access policies: {error}") from None
     role_policies = tuple((str(p.get("PolicyName")), p.get("PolicyDocument") or {}) for p in policies)
     return AccessPolicies(role=role_policies, mrap=document)
-
-
-class _DeployedResolver(_Resolver):
-    """Every intrinsic the template's policies use, with the deployed names; nothing left unresolved."""
-
-    def __init__(self, template: Mapping[str, Any], names: DeployedNames) -> None:
-        super().__init__(template.get("Parameters") or {})
-        self.names = names
-        self.conditions: Mapping[str, Any] = template.get("Conditions") or {}
-
-    def resolve(self, node: Any) -> Any:
-        value = self._eval(node)
-        return None if value is _NO_VALUE else value
-
-    def _eval(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [v for v in (self._eval(item) for item in node) if v is not _NO_VALUE]
-        if not isinstance(node, Mapping):
-            return node
-        if len(node) == 1:
-            (name, arg), = node.items()
-            if name == "Ref":
-                return self._ref(arg)
-            if name == "Fn::GetAtt":
-                logical, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
-                return self._attribute(logical, attribute)
-            if name == "Fn::If":
-                return self._eval(arg[1] if self._condition(arg[0]) else arg[2])
-            if name == "Fn::Select":
-                return self._eval(arg[1])[int(self._eval(arg[0]))]
-            if name == "Fn::Join":
-                return str(arg[0]).join(str(v) for v in self._eval(arg[1]))
-            if name == "Fn::Split":
-                return str(self._eval(arg[1])).split(arg[0])
-            if name == "Fn::Sub":
-                return self._sub(arg)
-            if name in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"):
-                return self._boolean(node)
-            if name.startswith("Fn::"):
-                raise _Unresolved(f"{name} {json.dumps(arg)[:60]}")
-        out = {key: self._eval(value) for key, value in node.items()}
-        return {key: value for key, value in out.items() if value is not _NO_VALUE}
-
-    def _ref(self, name: str) -> Any:
-        pseudo = {"AWS::AccountId": self.names.account_id, "AWS::Partition": self.names.partition,
-                  "AWS::Region": self.names.region, "AWS::URLSuffix": "amazonaws.com",
-                  "AWS::StackId": self.names.stack_id}
-        if name == "AWS::NoValue":
-            return _NO_VALUE
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.names.refs:
-            return self.names.refs[name]
-        if name in self.names.parameters:
-            value = self.names.parameters[name]
-            parameter = self.parameters.get(name) or {}
-            if parameter.get("Type") == "CommaDelimitedList" and isinstance(value, str):
-                return [item.strip() for item in value.split(",")]
-            return value
-        return super()._ref(name)
-
-    def _attribute(self, logical: str, attribute: str) -> str:
-        try:
-            return self.names.attributes[(logical, attribute)]
-        except KeyError:
-            raise _Unresolved(f"Fn::GetAtt {logical}.{attribute}") from None
-
-    def _sub(self, arg: Any) -> str:
-        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-
-        def substitute(match: "re.Match[str]") -> str:
-            name = match.group(1)
-            if name in variables:
-                return str(self._eval(variables[name]))
-            if "." in name and not name.startswith("AWS::"):
-                return self._attribute(*name.split(".", 1))
-            value = self._ref(name)
-            return ",".join(value) if isinstance(value, list) else str(value)
-
-        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
-
-    def _condition(self, name: str) -> bool:
-        if name not in self.conditions:
-            raise _Unresolved(f"Condition {name}")
-        return self._boolean(self.conditions[name])
-
-    def _boolean(self, node: Any) -> bool:
-        (name, arg), = node.items()
-        if name == "Condition":
-            return self._condition(arg)
-        if name == "Fn::Equals":
-            first, second = (self._eval(a) for a in arg)
-            return str(first) == str(second)
-        if name == "Fn::Not":
-            return not self._boolean(arg[0])
-        if name == "Fn::And":
-            return all(self._boolean(a) for a in arg)
-        if name == "Fn::Or":
-            return any(self._boolean(a) for a in arg)
-        raise _Unresolved(f"condition {name}")

@@ -10,7 +10,8 @@ import pytest
 
 from infra.local.access import CLOUDFRONT, Access, StackIdentities, object_key, s3_action
 from infra.local.iam import Principal
-from infra.local.template import TEMPLATE_FILE, DeployedNames, access_policies
+from infra.local.cloudformation import DeployedNames
+from infra.local.template import TEMPLATE_FILE, access_policies
 
 IDENTITIES = StackIdentities(mrap_alias="mfzwi23gnjvgw.mrap", bucket_names=("london-bucket", "ohio-bucket"))
 REGIONS = ("eu-west-2", "us-east-2")
