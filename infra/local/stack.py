@@ -110,6 +110,7 @@ class LocalStack:
         self.data_region = options.regions[0]
         self.replication: Optional[Replication] = None
         self.access: Optional[Access] = None
+        self.identities: Optional[StackIdentities] = None
         self.failover_endpoint: Optional[BucketEndpoint] = None
         self.backfills: List[BackfillJob] = []
         self.mrap: Optional[MrapStandIn] = None
@@ -137,90 +138,117 @@ class LocalStack:
             raise
         return self
 
-    def _step(self, name: str, message: str) -> float:
+    def _stage(self, name: str, message: str, step: Callable[[], str]) -> None:
+        """Run one start-up step: say what starts, time it, say it is up (with what `step` returns)."""
         self._progress(message)
-        return time.perf_counter()
-
-    def _done(self, name: str, started: float, detail: str = "") -> None:
+        started = time.perf_counter()
+        detail = step()
         self.timings[name] = (time.perf_counter() - started) * 1000
         self._progress(f"  ok ({self.timings[name]:.0f} ms){' ' + detail if detail else ''}")
 
     def _start(self) -> None:
+        """One step per component, in the order each needs the one before."""
         options = self.options
         begun = time.perf_counter()
         self._progress(f"settings: {self.settings.source}; MRAP host {self.settings.primary.domain_name}; "
                        f"failover on {', '.join(str(c) for c in sorted(self.settings.failover_codes))}")
-        t = self._step("buckets", f"starting S3 (moto) servers for {', '.join(options.regions)}")
-        buckets = self.buckets.start()
-        self._stoppers.append(self.buckets.stop)
-        self._done("buckets", t, ", ".join(f"{b.region}={b.endpoint} ({b.bucket})" for b in buckets.values()))
-        self.replication = Replication(self.buckets, lag_s=options.replication_lag_s)
-        self._stoppers.append(self.replication.stop)
+        self._stage("buckets", f"starting S3 (moto) servers for {', '.join(options.regions)}", self._start_buckets)
         if options.seed:
             empty = [r for r in options.regions if r != self.data_region]
-            t = self._step("seed", f"uploading sample images to {self.data_region} and per-bucket probe objects"
-                           + (f"; {', '.join(empty)} start empty (brownfield)" if options.brownfield else ""))
-            count = self.buckets.seed(regions=(self.data_region,))
-            for item in options.estate.objects if options.estate else ():
-                self.buckets.put(self.data_region, item.key, item.body, content_type=item.content_type,
-                                 content_encoding=item.content_encoding, metadata=dict(item.metadata),
-                                 tags=dict(item.tags), storage_class=item.storage_class, kms_key_id=item.kms_key_id)
-                count += 1
-            if not options.brownfield:
-                count += self.replication.backfill(self.data_region).run().succeeded
-            self._done("seed", t, f"{count} objects")
-        failover = buckets[options.failover_region]
-        # The page the distribution's custom error responses serve, written by the deploy tooling's own function.
+            self._stage("seed", f"uploading sample images to {self.data_region} and per-bucket probe objects"
+                        + (f"; {', '.join(empty)} start empty (brownfield)" if options.brownfield else ""),
+                        self._seed)
+        self._prepare_failover_bucket()
+        self._stage("mrap", "starting the MRAP stand-in (SigV4A verified, then the template's role and MRAP "
+                            "policies, per request)", self._start_mrap)
+        self._stage("failover-bucket", f"starting the {options.failover_region} bucket's endpoint for the failover "
+                                       f"origin (SigV4, then the bucket policy deploy writes)",
+                    self._start_failover_endpoint)
+        code = f"zip {options.zip_path.name}" if options.zip_path else "source tree"
+        self._stage("function", f"starting the function ({code}): per edge location, one execution environment "
+                                f"now and up to {options.function_workers} under concurrent demand",
+                    self._start_function)
+        self._stage("cloudfront", "starting the CloudFront stand-in (one port per edge location)",
+                    self._start_cloudfront)
+        self.timings["total"] = (time.perf_counter() - begun) * 1000
+
+    def _start_buckets(self) -> str:
+        buckets = self.buckets.start()
+        self._stoppers.append(self.buckets.stop)
+        self.replication = Replication(self.buckets, lag_s=self.options.replication_lag_s)
+        self._stoppers.append(self.replication.stop)
+        return ", ".join(f"{b.region}={b.endpoint} ({b.bucket})" for b in buckets.values())
+
+    def _seed(self) -> str:
+        options = self.options
+        assert self.replication is not None
+        count = self.buckets.seed(regions=(self.data_region,))
+        for item in options.estate.objects if options.estate else ():
+            self.buckets.put(self.data_region, item.key, item.body, content_type=item.content_type,
+                             content_encoding=item.content_encoding, metadata=dict(item.metadata),
+                             tags=dict(item.tags), storage_class=item.storage_class, kms_key_id=item.kms_key_id)
+            count += 1
+        if not options.brownfield:
+            count += self.replication.backfill(self.data_region).run().succeeded
+        return f"{count} objects"
+
+    def _prepare_failover_bucket(self) -> None:
+        """The error page in the failover bucket (written by the deploy tooling's own function), the settings
+        pointed at that bucket, and who may read what (the template's policies for the local names)."""
+        failover = self.buckets.buckets[str(self.options.failover_region)]
         error_pages.ensure_error_page(lambda service, region: self.buckets.client(region),
                                       Bucket(failover.bucket, failover.region), lambda message: None)
         self.settings = self.settings.with_failover_domain(failover.virtual_host)
-        identities = StackIdentities(
+        self.identities = StackIdentities(
             mrap_alias=self.settings.primary.domain_name.split(".accesspoint.", 1)[0],
-            bucket_names=tuple(buckets[r].bucket for r in options.regions),
+            bucket_names=tuple(self.buckets.buckets[r].bucket for r in self.options.regions),
         )
-        self.access = self._access(identities)
-        role = Principal("AWS", identities.role_arn)
-        t = self._step("mrap", "starting the MRAP stand-in (SigV4A verified, then the template's role and MRAP "
-                               "policies, per request)")
+        self.access = self._access(self.identities)
+
+    def _role_credentials(self) -> VerifierCredentials:
+        return VerifierCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
+                                   self.credentials.session_token)
+
+    def _start_mrap(self) -> str:
+        assert self.identities is not None
         self.mrap = MrapStandIn(
             host=self.settings.primary.domain_name,
             servers=self.buckets,
-            credentials=[VerifierCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
-                                             self.credentials.session_token)],
-            client_regions=options.client_regions,
+            credentials=[self._role_credentials()],
+            client_regions=self.options.client_regions,
             access=self.access,
-            principals={self.credentials.access_key_id: role},
+            principals={self.credentials.access_key_id: Principal("AWS", self.identities.role_arn)},
             network=self.network,
             dials=self.initial_dials(),
         )
         # Bounded like every record of the stand-ins: the latest receipts are kept, the counts cover all.
-        self.mrap.received = collections.deque(maxlen=options.record_limit)  # type: ignore[assignment]
+        self.mrap.received = collections.deque(maxlen=self.options.record_limit)  # type: ignore[assignment]
         self.mrap.start()
         self._stoppers.append(self.mrap.stop)
-        self._done("mrap", t, ", ".join(f"{r}=127.0.0.1:{a[1]}" for r, a in self.mrap.addresses.items())
-                   + "; routes " + ", ".join(f"{r} {d}" for r, d in self.mrap.routing.current.dials))
-        t = self._step("failover-bucket", f"starting the {options.failover_region} bucket's endpoint for the "
-                                          f"failover origin (SigV4, then the bucket policy deploy writes)")
+        return (", ".join(f"{r}=127.0.0.1:{a[1]}" for r, a in self.mrap.addresses.items())
+                + "; routes " + ", ".join(f"{r} {d}" for r, d in self.mrap.routing.current.dials))
+
+    def _start_failover_endpoint(self) -> str:
+        assert self.identities is not None and self.access is not None
         oac = self.oac_credentials
         self.failover_endpoint = BucketEndpoint(
-            region=options.failover_region,
+            region=str(self.options.failover_region),
             buckets=self.buckets,
             access=self.access,
             callers=[
                 Caller(VerifierCredentials(oac.access_key_id, oac.secret_access_key, oac.session_token), CLOUDFRONT,
-                       {"aws:SourceArn": identities.distribution_arn}),
-                Caller(VerifierCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
-                                           self.credentials.session_token), role, {}),
+                       {"aws:SourceArn": self.identities.distribution_arn}),
+                Caller(self._role_credentials(), Principal("AWS", self.identities.role_arn), {}),
             ],
-            pops=options.client_regions,
+            pops=self.options.client_regions,
             network=self.network,
         )
         self.failover_endpoint.start()
         self._stoppers.append(self.failover_endpoint.stop)
-        self._done("failover-bucket", t)
-        code = f"zip {options.zip_path.name}" if options.zip_path else "source tree"
-        t = self._step("function", f"starting the function ({code}): per edge location, one execution environment "
-                                   f"now and up to {options.function_workers} under concurrent demand")
+        return ""
+
+    def _start_function(self) -> str:
+        options = self.options
         for region in options.client_regions:
             invoker = FunctionInvoker(self.credentials, region=POPS[region].region, zip_path=options.zip_path,
                                       timeout_s=float(options.function_timeout_s or 0),
@@ -230,13 +258,15 @@ class LocalStack:
             self.invokers[region] = invoker
             self._stoppers.append(invoker.stop)
             invoker.start()
-        self._done("function", t)
-        t = self._step("cloudfront", "starting the CloudFront stand-in (one port per edge location)")
+        return ""
+
+    def _start_cloudfront(self) -> str:
+        options = self.options
         self.cloudfront = CloudFrontStandIn(
             settings=self.settings,
             invokers=self.invokers,
-            resolve=self._resolver(failover),
-            failover_region=options.failover_region,
+            resolve=self._resolver(self.buckets.buckets[str(options.failover_region)]),
+            failover_region=str(options.failover_region),
             oac_credentials=BotocoreCredentials(self.oac_credentials.access_key_id,
                                                 self.oac_credentials.secret_access_key,
                                                 self.oac_credentials.session_token),
@@ -245,9 +275,7 @@ class LocalStack:
         )
         self.cloudfront.start()
         self._stoppers.append(self.cloudfront.stop)
-        pops = ", ".join(f"{POPS[r].code}={self.cloudfront.url(r)}" for r in options.client_regions)
-        self._done("cloudfront", t, pops)
-        self.timings["total"] = (time.perf_counter() - begun) * 1000
+        return ", ".join(f"{POPS[r].code}={self.cloudfront.url(r)}" for r in options.client_regions)
 
     def _resolver(self, failover: RegionalBucket) -> Callable[[str, str], Optional[Tuple[str, int]]]:
         mrap_host = self.settings.primary.domain_name.lower()
