@@ -33,10 +33,10 @@ from infra.aws.buckets import cloudfront_read_statement
 
 from .events import DISTRIBUTION_ID
 from .iam import Policy, Principal, Request, allowed, decide
-from .cloudformation import DeployedNames
-from .template import TEMPLATE_FILE, access_policies
+from .cloudformation import TEMPLATE_FILE, DeployedNames, Evaluator, Unresolved
 
-__all__ = ["ACCOUNT_ID", "CLOUDFRONT", "StackIdentities", "Access", "s3_action", "object_key"]
+__all__ = ["ACCOUNT_ID", "CLOUDFRONT", "StackIdentities", "Access", "AccessPolicies", "access_policies", "s3_action",
+           "object_key"]
 
 # moto's default account; the stand-in's ARNs are in it.
 ACCOUNT_ID = "123456789012"
@@ -73,6 +73,35 @@ class StackIdentities:
             refs={"Mrap": self.mrap_name, "Distribution": self.distribution_id},
             attributes={("Mrap", "Alias"): self.mrap_alias, ("FunctionRole", "Arn"): self.role_arn},
         )
+
+
+@dataclass(frozen=True)
+class AccessPolicies:
+    """The function role's inline policies (name, document) and the MRAP policy, resolved."""
+
+    role: Tuple[Tuple[str, Mapping[str, Any]], ...]
+    mrap: Mapping[str, Any]
+
+
+def access_policies(template: Mapping[str, Any], names: DeployedNames) -> AccessPolicies:
+    """Resolve resources `FunctionRole` (its `Policies`) and `MrapPolicy` (its `Policy`) of the template.
+
+    Every intrinsic must resolve (Ref, Fn::Sub, Fn::GetAtt, Fn::If with the template's Conditions, Fn::Equals,
+    Fn::Not, Fn::And, Fn::Or, Fn::Select, Fn::Split, Fn::Join, AWS::NoValue): an unknown one raises ValueError
+    rather than letting the stand-in run with a policy other than the one that would be deployed."""
+    resolver = Evaluator(template, names=names)
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    role = resources.get("FunctionRole")
+    mrap_policy = resources.get("MrapPolicy")
+    if not isinstance(role, Mapping) or not isinstance(mrap_policy, Mapping):
+        raise ValueError("unable to read access policies: the template has no FunctionRole or no MrapPolicy")
+    try:
+        policies = resolver.resolve((role.get("Properties") or {}).get("Policies") or [])
+        document = resolver.resolve((mrap_policy.get("Properties") or {}).get("Policy") or {})
+    except Unresolved as error:
+        raise ValueError(f"unable to resolve the template's access policies: {error}") from None
+    role_policies = tuple((str(p.get("PolicyName")), p.get("PolicyDocument") or {}) for p in policies)
+    return AccessPolicies(role=role_policies, mrap=document)
 
 
 def s3_action(method: str, target: str) -> Optional[str]:

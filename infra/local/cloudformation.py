@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, List, Mapping, Optional, Tuple
 
-__all__ = ["Unresolved", "DeployedNames", "Evaluator"]
+__all__ = ["TEMPLATE_FILE", "Unresolved", "DeployedNames", "Evaluator"]
+
+TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "cloudformation.template"
 
 _NO_VALUE = object()  # Ref AWS::NoValue: the property or list item is left out
 

@@ -8,8 +8,6 @@ parameter's Default (a CommaDelimitedList to its items) and `Fn::Sub`/`Fn::Join`
 everything in them resolves; anything else (for example the failover bucket's `Fn::GetAtt`) is ignored and the
 built-in default below is used instead.
 
-`access_policies` reads, for the local stack's access checks, the function role's and the MRAP's policies as they
-would be deployed: every intrinsic resolved with the stand-in's account and names (`DeployedNames`), or an error.
 `trusted_keys_from_template` reads the signed-URL key group of the default behaviour.
 """
 from __future__ import annotations
@@ -19,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, List, Literal, Mapping, Optional, Tuple
 
-from .cloudformation import DeployedNames, Evaluator, Unresolved
+from .cloudformation import TEMPLATE_FILE, Evaluator, Unresolved
 from .signed_requests import local_public_key_id
 
 __all__ = [
@@ -33,11 +31,8 @@ __all__ = [
     "settings_from_template",
     "trusted_keys_from_template",
     "OriginKind",
-    "AccessPolicies",
-    "access_policies",
 ]
 
-TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "cloudformation.template"
 DEFAULT_MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
 
 
@@ -303,34 +298,3 @@ def _trusted_keys(evaluator: Evaluator, resources: Mapping[str, Any]) -> Tuple[T
             if isinstance(pem, str) and pem.strip():
                 keys.append((local_public_key_id(pem), pem.strip() + "\n"))
     return tuple(keys)
-
-
-# --- the template's access policies, as deployed for the local stack ---------------------------------------------
-
-@dataclass(frozen=True)
-class AccessPolicies:
-    """The function role's inline policies (name, document) and the MRAP policy, resolved."""
-
-    role: Tuple[Tuple[str, Mapping[str, Any]], ...]
-    mrap: Mapping[str, Any]
-
-
-def access_policies(template: Mapping[str, Any], names: DeployedNames) -> AccessPolicies:
-    """Resolve resources `FunctionRole` (its `Policies`) and `MrapPolicy` (its `Policy`) of the template.
-
-    Every intrinsic must resolve (Ref, Fn::Sub, Fn::GetAtt, Fn::If with the template's Conditions, Fn::Equals,
-    Fn::Not, Fn::And, Fn::Or, Fn::Select, Fn::Split, Fn::Join, AWS::NoValue): an unknown one raises ValueError
-    rather than letting the stand-in run with a policy other than the one that would be deployed."""
-    resolver = Evaluator(template, names=names)
-    resources: Mapping[str, Any] = template.get("Resources") or {}
-    role = resources.get("FunctionRole")
-    mrap_policy = resources.get("MrapPolicy")
-    if not isinstance(role, Mapping) or not isinstance(mrap_policy, Mapping):
-        raise ValueError("unable to read access policies: the template has no FunctionRole or no MrapPolicy")
-    try:
-        policies = resolver.resolve((role.get("Properties") or {}).get("Policies") or [])
-        document = resolver.resolve((mrap_policy.get("Properties") or {}).get("Policy") or {})
-    except Unresolved as error:
-        raise ValueError(f"unable to resolve the template's access policies: {error}") from None
-    role_policies = tuple((str(p.get("PolicyName")), p.get("PolicyDocument") or {}) for p in policies)
-    return AccessPolicies(role=role_policies, mrap=document)

@@ -11,7 +11,8 @@ import pytest
 from infra.local.access import CLOUDFRONT, Access, StackIdentities, object_key, s3_action
 from infra.local.iam import Principal
 from infra.local.cloudformation import DeployedNames
-from infra.local.template import TEMPLATE_FILE, access_policies
+from infra.local.access import access_policies
+from infra.local.cloudformation import TEMPLATE_FILE
 
 IDENTITIES = StackIdentities(mrap_alias="mfzwi23gnjvgw.mrap", bucket_names=("london-bucket", "ohio-bucket"))
 REGIONS = ("eu-west-2", "us-east-2")
