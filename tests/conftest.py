@@ -6,9 +6,8 @@ from typing import Any, Callable, Iterator, List
 
 import pytest
 
+from infra.local.cloudfront.settings import load_settings
 from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import load_settings
-
 from tests.helpers import Edge
 
 StartStack = Callable[..., LocalStack]

@@ -27,17 +27,16 @@ import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from infra.local.cloudfront.settings import DistributionSettings, load_settings
+from infra.local.function.invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
+from infra.local.probe import ProbeResult, curl_probe, format_table
+from infra.local.regions import BUCKET_REGIONS, HOUSTON, POPS
+from infra.local.s3.estate import brownfield_estate
+from infra.local.samples import PROBE_KEY
+from infra.local.stack import LocalStack, StackOptions
+from infra.local.stories import LONDON, brownfield_story, estate_reads, estate_replicas, latency_table
 from signedlinks import LinkSigner
 from signedlinks.keys import generate_key_pair
-
-from .invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
-from .probe import ProbeResult, curl_probe, format_table
-from .regions import BUCKET_REGIONS, HOUSTON, POPS
-from .samples import PROBE_KEY
-from .stack import LocalStack, StackOptions
-from .template import DistributionSettings, load_settings
-from .estate import brownfield_estate
-from .stories import LONDON, brownfield_story, estate_reads, estate_replicas, latency_table
 
 __all__ = ["main"]
 

@@ -33,11 +33,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
-from .invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
-from .regions import POPS
-from .samples import sample_objects
-from .stack import LocalStack, StackOptions
-from .template import load_settings
+from infra.local.cloudfront.settings import load_settings
+from infra.local.function.invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
+from infra.local.regions import POPS
+from infra.local.samples import sample_objects
+from infra.local.stack import LocalStack, StackOptions
 
 __all__ = ["main", "FAULT_NAMES", "classify", "Tally"]
 

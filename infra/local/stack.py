@@ -17,21 +17,20 @@ from botocore.credentials import Credentials as BotocoreCredentials
 
 from infra.aws import error_pages
 from infra.aws.regions import Bucket
-from infra.local.s3verifier import Credentials as VerifierCredentials
-
-from .access import CLOUDFRONT, Access, StackIdentities
-from .bucket_endpoint import BucketEndpoint, Caller
-from .buckets import BucketServers, RegionalBucket
-from .cloudfront import RECORD_LIMIT, CloudFrontStandIn
-from .estate import Estate
-from .httpserver import stop_all
-from .iam import Principal
-from .invoker import ACCOUNT_CONCURRENCY, DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
-from .latency import NetworkModel
-from .mrap import MrapStandIn
-from .regions import BUCKET_REGIONS, POPS
-from .replication import BackfillJob, Replication
-from .template import TEMPLATE_FILE, DistributionSettings, load_settings
+from infra.local.cloudfront.distribution import RECORD_LIMIT, CloudFrontStandIn
+from infra.local.cloudfront.settings import TEMPLATE_FILE, DistributionSettings, load_settings
+from infra.local.function.invoker import ACCOUNT_CONCURRENCY, DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
+from infra.local.httpserver import stop_all
+from infra.local.iam import Principal
+from infra.local.latency import NetworkModel
+from infra.local.regions import BUCKET_REGIONS, POPS
+from infra.local.s3.access import CLOUDFRONT, Access, StackIdentities
+from infra.local.s3.buckets import BucketServers, RegionalBucket
+from infra.local.s3.endpoint import BucketEndpoint, Caller
+from infra.local.s3.estate import Estate
+from infra.local.s3.mrap import MrapStandIn
+from infra.local.s3.replication import BackfillJob, Replication
+from infra.local.s3.verifier import Credentials as VerifierCredentials
 
 __all__ = ["StackOptions", "LocalStack", "new_credentials"]
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
-from .latency import NEW_CONNECTION_ROUND_TRIPS, cloudfront_path, direct_path
-from .regions import HOUSTON, POPS
-from .samples import sample_objects
-from .stack import LocalStack
+from infra.local.latency import NEW_CONNECTION_ROUND_TRIPS, cloudfront_path, direct_path
+from infra.local.regions import HOUSTON, POPS
+from infra.local.samples import sample_objects
+from infra.local.stack import LocalStack
 
 __all__ = ["Fetched", "fetch_via_cloudfront", "fetch_presigned", "brownfield_story", "estate_reads",
            "estate_replicas", "latency_table", "LONDON", "STORY_KEY"]

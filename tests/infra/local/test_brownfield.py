@@ -16,12 +16,12 @@ import pytest
 from botocore.credentials import Credentials
 
 from infra.aws.buckets import cloudfront_read_statement
+from infra.local.cloudfront.settings import TEMPLATE_FILE, load_settings
 from infra.local.iam import Policy
 from infra.local.latency import NetworkModel
 from infra.local.regions import HOUSTON, AllPassiveRoutes, latency_ms
 from infra.local.samples import sample_objects
 from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import TEMPLATE_FILE, load_settings
 from infra.local.wire import send, signed_s3_headers
 from tests.conftest import StartStack
 from tests.curl import CurlResponse, curl

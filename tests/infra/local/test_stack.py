@@ -24,15 +24,15 @@ from urllib.parse import quote
 import pytest
 
 from infra.aws.error_pages import ERROR_PAGE
-from infra.local.cloudfront import Invoked
-from infra.local.cloudfront_rules import response_ttl
-from infra.local.events import ViewerRequest, forwarded_query, new_request_id, origin_request_event
-from infra.local.invoker import REPO_ROOT, AwsCredentials, FunctionInvoker
-from infra.local.mrap import Received
+from infra.local.cloudfront.distribution import Invoked
+from infra.local.cloudfront.events import ViewerRequest, forwarded_query, new_request_id, origin_request_event
+from infra.local.cloudfront.rules import response_ttl
+from infra.local.cloudfront.settings import DEFAULT_SETTINGS, TEMPLATE_FILE, load_settings, settings_from_template
+from infra.local.function.invoker import REPO_ROOT, AwsCredentials, FunctionInvoker
 from infra.local.regions import Routing
+from infra.local.s3.mrap import Received
 from infra.local.samples import AWKWARD_KEYS, PROBE_KEY, sample_objects
 from infra.local.stack import LocalStack
-from infra.local.template import DEFAULT_SETTINGS, TEMPLATE_FILE, load_settings, settings_from_template
 from tests.conftest import StartStack
 from tests.curl import CurlResponse, curl
 

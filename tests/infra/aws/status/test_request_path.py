@@ -13,9 +13,9 @@ import pytest
 
 from infra.aws.status.checklist import FAIL, PASS, SKIP, Check
 from infra.aws.status.request_path import request_path_checks
-from infra.local.invoker import FunctionInvoker
+from infra.local.function.invoker import FunctionInvoker
 from infra.local.stack import LocalStack, StackOptions, new_credentials
-from infra.local.template import load_settings
+from infra.local.cloudfront.settings import load_settings
 from tests.infra.aws.status.helpers import HttpServer, check
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote_plus
 
-from .template import DistributionSettings, OriginSettings
+from infra.local.cloudfront.settings import DistributionSettings, OriginSettings
 
 __all__ = [
     "ViewerRequest",

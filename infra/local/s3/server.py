@@ -1,6 +1,6 @@
 """One Region's S3 endpoint in a process of its own: moto's S3 application served on 127.0.0.1.
 
-Run as `python -m infra.local.s3_process`; it prints `{"port": N}` once it listens, then serves until its stdin
+Run as `python -m infra.local.s3.server`; it prints `{"port": N}` once it listens, then serves until its stdin
 closes (the parent stopped or died), so it never outlives the stack that started it. It ignores SIGINT: a
 terminal's Ctrl-C reaches every process of the foreground group, and stopping is the parent's to decide (it closes
 the stdin), so the user sees the demo's clean stop and no traceback from here.

@@ -40,15 +40,21 @@ from typing import Any, Callable, Counter, Deque, Dict, List, Literal, Optional,
 
 from botocore.credentials import Credentials
 
-from .cloudfront_rules import (MAX_HEADER_BYTES, MAX_URL_BYTES, error_ttl, response_ttl, validate_returned_request,
-                               wire_request)
-from .events import ViewerRequest, cache_key_query, new_request_id, new_via, origin_request_event
-from .httpserver import ListenedStandIn, RequestHandler
-from .invoker import FunctionInvoker, Invocation, Outcome
-from .regions import POPS
-from .signed_requests import check_signed_request, refusal_response
-from .template import DistributionSettings, OriginSettings
-from .wire import HOP_BY_HOP, s3_canonical_target, send, signed_s3_headers, wire_safe_target
+from infra.local.cloudfront.events import ViewerRequest, cache_key_query, new_request_id, new_via, origin_request_event
+from infra.local.cloudfront.rules import (
+    MAX_HEADER_BYTES,
+    MAX_URL_BYTES,
+    error_ttl,
+    response_ttl,
+    validate_returned_request,
+    wire_request,
+)
+from infra.local.cloudfront.settings import DistributionSettings, OriginSettings
+from infra.local.cloudfront.signed_requests import check_signed_request, refusal_response
+from infra.local.function.invoker import FunctionInvoker, Invocation, Outcome
+from infra.local.httpserver import ListenedStandIn, RequestHandler
+from infra.local.regions import POPS
+from infra.local.wire import HOP_BY_HOP, s3_canonical_target, send, signed_s3_headers, wire_safe_target
 
 __all__ = ["Invoked", "Served", "CloudFrontStandIn", "FAILOVER_METHODS", "RECORD_LIMIT", "RECORDED_EVENTS_LIMIT"]
 

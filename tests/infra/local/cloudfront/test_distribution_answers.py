@@ -11,9 +11,9 @@ from typing import List
 import pytest
 
 from infra.aws.error_pages import ERROR_PAGE
-from infra.local.cloudfront_rules import error_ttl
+from infra.local.cloudfront.rules import error_ttl
+from infra.local.cloudfront.settings import load_settings
 from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import load_settings
 from tests.conftest import StartStack
 from tests.curl import curl
 

@@ -6,7 +6,7 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from infra.local.buckets import BucketServers
+from infra.local.s3.buckets import BucketServers
 
 REGION = "eu-west-2"
 Answer = Tuple[int, List[Tuple[str, str]], bytes]

@@ -7,10 +7,10 @@ from typing import List, Optional, Tuple
 
 import pytest
 
-from infra.local.estate import PAYROLL_KEY, brownfield_estate
-from infra.local.replication import Rule
+from infra.local.s3.estate import PAYROLL_KEY, brownfield_estate
+from infra.local.s3.replication import Rule
+from infra.local.s3.versions import StoredVersion
 from infra.local.stack import LocalStack
-from infra.local.versions import StoredVersion
 from tests.conftest import StartStack
 from tests.curl import CurlResponse, curl
 
@@ -72,7 +72,7 @@ def test_the_backfill_keeps_metadata_and_tags_and_skips_kms_and_archived_objects
 
 
 def test_a_rule_that_opts_in_replicates_sse_kms_objects() -> None:
-    from infra.local.replication import Replication
+    from infra.local.s3.replication import Replication
 
     version = StoredVersion(1, LONDON, "k", "v1", "m1", False, kms_key_id=PAYROLL_KEY)
     opted_in = Rule("r", 1, True, "", True, OHIO, sse_kms=True)

@@ -15,14 +15,13 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence, Tuple
 
-from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
-
-from .access import Access
-from .buckets import BucketServers
-from .s3_reads import access_denied, error_code, error_headers
-from .httpserver import ListenedStandIn, RequestHandler
-from .iam import Principal
-from .latency import NetworkModel
+from infra.local.httpserver import ListenedStandIn, RequestHandler
+from infra.local.iam import Principal
+from infra.local.latency import NetworkModel
+from infra.local.s3.access import Access
+from infra.local.s3.buckets import BucketServers
+from infra.local.s3.reads import access_denied, error_code, error_headers
+from infra.local.s3.verifier import Credentials, S3Refusal, S3Verifier
 
 __all__ = ["Caller", "BucketEndpoint", "BucketReceived"]
 

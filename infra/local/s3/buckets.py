@@ -29,11 +29,16 @@ import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from .s3_reads import (error_headers, kept_request_headers, reader_answer, refusal_before_reading,
-                       refusal_for_version)
-from .samples import PROBE_KEY, probe_body, sample_objects
-from .versions import VersionLedger
-from .wire import HOP_BY_HOP, send, signed_s3_headers
+from infra.local.s3.reads import (
+    error_headers,
+    kept_request_headers,
+    reader_answer,
+    refusal_before_reading,
+    refusal_for_version,
+)
+from infra.local.s3.versions import VersionLedger
+from infra.local.samples import PROBE_KEY, probe_body, sample_objects
+from infra.local.wire import HOP_BY_HOP, send, signed_s3_headers
 
 __all__ = ["RegionalBucket", "BucketServers", "BACKEND_CREDENTIALS"]
 
@@ -221,9 +226,9 @@ class BucketServers:
 
 
 def _start_process() -> subprocess.Popen:
-    from .invoker import REPO_ROOT
+    from infra.local.function.invoker import REPO_ROOT
 
-    return subprocess.Popen([sys.executable, "-m", "infra.local.s3_process"], cwd=REPO_ROOT, stdin=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "infra.local.s3.server"], cwd=REPO_ROOT, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
 
 

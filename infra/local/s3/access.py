@@ -30,10 +30,9 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
 from infra.aws.buckets import cloudfront_read_statement
-
-from .events import DISTRIBUTION_ID
-from .iam import Policy, Principal, Request, allowed, decide
-from .cloudformation import TEMPLATE_FILE, DeployedNames, Evaluator, Unresolved
+from infra.local.cloudformation import TEMPLATE_FILE, DeployedNames, Evaluator, Unresolved
+from infra.local.cloudfront.events import DISTRIBUTION_ID
+from infra.local.iam import Policy, Principal, Request, allowed, decide
 
 __all__ = ["ACCOUNT_ID", "CLOUDFRONT", "StackIdentities", "Access", "AccessPolicies", "access_policies", "s3_action",
            "object_key"]

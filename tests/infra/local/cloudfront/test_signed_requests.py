@@ -17,9 +17,14 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from infra.local.signed_requests import SIGNING_QUERY_PARAMETERS, Refusal, check_signed_request, resource_matches
+from infra.local.cloudfront.settings import load_settings
+from infra.local.cloudfront.signed_requests import (
+    SIGNING_QUERY_PARAMETERS,
+    Refusal,
+    check_signed_request,
+    resource_matches,
+)
 from infra.local.stack import LocalStack
-from infra.local.template import load_settings
 from signedlinks import LinkSigner
 from tests.conftest import StartStack
 from tests.curl import CurlResponse, curl

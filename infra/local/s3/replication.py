@@ -34,9 +34,8 @@ from typing import Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 from infra.aws.buckets import replication_configuration
 from infra.aws.regions import Bucket
-
-from .buckets import BucketServers
-from .versions import ARCHIVE_CLASSES, StoredVersion
+from infra.local.s3.buckets import BucketServers
+from infra.local.s3.versions import ARCHIVE_CLASSES, StoredVersion
 
 __all__ = ["Rule", "rules_for", "deciding_rule", "Replication", "BackfillJob", "JobStatus"]
 

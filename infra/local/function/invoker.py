@@ -40,7 +40,7 @@ from typing import Any, Callable, Deque, Dict, List, Literal, Optional, Tuple
 __all__ = ["AwsCredentials", "Invocation", "Outcome", "FunctionInvoker", "FAULTS", "REPO_ROOT",
            "ACCOUNT_CONCURRENCY"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("worker.py")
 HANDLER = "edge.handler.lambda_handler"
 Fault = Literal["raise", "timeout", "garbage", "exit", "corrupt-signature"]

@@ -13,9 +13,9 @@ import gzip
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .access import ACCOUNT_ID
-from .samples import png
-from .versions import ARCHIVE_CLASSES
+from infra.local.s3.access import ACCOUNT_ID
+from infra.local.s3.versions import ARCHIVE_CLASSES
+from infra.local.samples import png
 
 __all__ = ["EstateObject", "Estate", "brownfield_estate"]
 

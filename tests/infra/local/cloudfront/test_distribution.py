@@ -11,9 +11,9 @@ from typing import List, Tuple
 
 import pytest
 
-from infra.local.buckets import BACKEND_CREDENTIALS, RegionalBucket
-from infra.local.s3verifier import Credentials as VerifierCredentials
-from infra.local.s3verifier import S3Verifier
+from infra.local.s3.buckets import BACKEND_CREDENTIALS, RegionalBucket
+from infra.local.s3.verifier import Credentials as VerifierCredentials
+from infra.local.s3.verifier import S3Verifier
 from infra.local.samples import sample_objects
 from infra.local.stack import LocalStack
 from tests.conftest import StartStack

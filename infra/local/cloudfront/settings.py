@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, List, Literal, Mapping, Optional, Tuple
 
-from .cloudformation import TEMPLATE_FILE, Evaluator, Unresolved
-from .signed_requests import local_public_key_id
+from infra.local.cloudformation import TEMPLATE_FILE, Evaluator, Unresolved
+from infra.local.cloudfront.signed_requests import local_public_key_id
 
 __all__ = [
     "ErrorResponse",

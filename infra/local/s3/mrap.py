@@ -1,6 +1,6 @@
 """The S3 Multi-Region Access Point stand-in: accepts only what S3 would, routes to the nearest Region's bucket.
 
-Every request is checked by the independent verifier (`infra.local.s3verifier`, shared with the tests, no awscrt):
+Every request is checked by the independent verifier (`infra.local.s3.verifier`, shared with the tests, no awscrt):
 SigV4A, every x-amz-* header signed, X-Amz-Region-Set covering the Region it is routed to, X-Amz-Date within
 15 minutes, Host = the MRAP alias. Then S3's authorisation: the action (s3:GetObject, or s3:GetObjectVersion with
 a versionId) must be allowed by the template's role policy and MRAP policy (`access.Access.through_mrap`). A
@@ -23,15 +23,14 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
-
-from .access import Access
-from .buckets import BucketServers
-from .s3_reads import access_denied, error_code, error_headers
-from .httpserver import ListenedStandIn, RequestHandler
-from .iam import Principal
-from .latency import NetworkModel
-from .regions import RoutingState
+from infra.local.httpserver import ListenedStandIn, RequestHandler
+from infra.local.iam import Principal
+from infra.local.latency import NetworkModel
+from infra.local.regions import RoutingState
+from infra.local.s3.access import Access
+from infra.local.s3.buckets import BucketServers
+from infra.local.s3.reads import access_denied, error_code, error_headers
+from infra.local.s3.verifier import Credentials, S3Refusal, S3Verifier
 
 __all__ = ["Received", "MrapStandIn"]
 

@@ -29,9 +29,8 @@ import secrets
 from typing import Callable, List, Optional, Sequence, Tuple
 from urllib.parse import unquote, unquote_to_bytes
 
-from infra.local.s3verifier import S3Refusal
-
-from .versions import ARCHIVE_CLASSES, StoredVersion, VersionLedger
+from infra.local.s3.verifier import S3Refusal
+from infra.local.s3.versions import ARCHIVE_CLASSES, StoredVersion, VersionLedger
 
 __all__ = ["MAX_KEY_BYTES", "MAX_PART_NUMBER", "refusal_before_reading", "refusal_for_version",
            "kept_request_headers", "reader_answer", "error_code", "error_headers", "access_denied", "viewer_headers"]

@@ -10,7 +10,7 @@ from typing import List
 
 import pytest
 
-from infra.local.invoker import Invocation
+from infra.local.function.invoker import Invocation
 from tests.infra.local.helpers import zip_invoker
 
 # Answers a generated 200 naming its process, after sleeping for the event's "sleep" seconds.
