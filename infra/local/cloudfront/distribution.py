@@ -20,11 +20,12 @@ fetch, as CloudFront does. The guide says a 503 whose CloudFront error code is "
 page; that it does replace CloudFront's 502/503 for the other function failures is inferred (the guide lists 502
 and 503 among the codes a page can replace and names only that exception).
 
-Error caching ("Control how long CloudFront caches errors"): an origin's error (400, 403, 404, 405, 414, 500, 501,
-502, 503, 504; never 416) is cached for the custom error response's ErrorCachingMinTTL, 10 s where none is set, or
-for the origin's max-age/s-maxage/Expires when longer; 404, 410, 414 and 501 with no-store, no-cache or private are
-not cached. What the viewer got (the page or the error) is served from the cache. Not modelled: serving a stale
-object when the origin answers 5xx; caching CloudFront's own answers for function failures (not documented).
+Error caching (`cache.EdgeCache`, "Control how long CloudFront caches errors"): an origin's error (400, 403, 404,
+405, 414, 500, 501, 502, 503, 504; never 416) is cached for the custom error response's ErrorCachingMinTTL, 10 s
+where none is set, or for the origin's max-age/s-maxage/Expires when longer; 404, 410, 414 and 501 with no-store,
+no-cache or private are not cached. What the viewer got (the page or the error) is served from the cache. Not
+modelled: serving a stale object when the origin answers 5xx; caching CloudFront's own answers for function
+failures (not documented).
 """
 from __future__ import annotations
 
@@ -40,12 +41,11 @@ from typing import Any, Callable, Counter, Deque, Dict, List, Literal, Optional,
 
 from botocore.credentials import Credentials
 
-from infra.local.cloudfront.events import ViewerRequest, cache_key_query, new_request_id, new_via, origin_request_event
+from infra.local.cloudfront.cache import EdgeCache
+from infra.local.cloudfront.events import ViewerRequest, new_request_id, new_via, origin_request_event
 from infra.local.cloudfront.rules import (
     MAX_HEADER_BYTES,
     MAX_URL_BYTES,
-    error_ttl,
-    response_ttl,
     validate_returned_request,
     wire_request,
 )
@@ -153,8 +153,7 @@ class CloudFrontStandIn(ListenedStandIn):
         # status <code>" and "function <outcome>" for each invocation that was not "ok".
         self.totals: Counter[str] = collections.Counter()
         self.recorded_events_limit = RECORDED_EVENTS_LIMIT
-        # key -> (stored at, expires at, status, headers, body)
-        self._cache: Dict[Tuple[Any, ...], Tuple[float, float, int, List[Tuple[str, str]], bytes]] = {}
+        self._cache = EdgeCache()
         self._lock = threading.Lock()
         self._listen(_Handler, self.invokers)
         self._recorded = 0
@@ -174,12 +173,11 @@ class CloudFrontStandIn(ListenedStandIn):
             self.invocations.clear()
             self.served.clear()
             self.totals.clear()
-            self._cache.clear()
+        self._cache.clear()
 
     def clear_cache(self) -> None:
         """Empty every POP's cache (records are kept)."""
-        with self._lock:
-            self._cache.clear()
+        self._cache.clear()
 
     # --- one viewer request -------------------------------------------------------------------------------------
     def serve(self, pop_region: str, viewer: ViewerRequest) -> Tuple[int, List[Tuple[str, str]], bytes]:
@@ -209,10 +207,10 @@ class CloudFrontStandIn(ListenedStandIn):
         refused = self._viewer_refusal(viewer)
         if refused is not None:
             return refused, ERROR
-        key = self._cache_key(pop_region, viewer)
-        cached = self._cache_lookup(key)
+        key = self._cache.key(pop_region, viewer, self.settings)
+        cached = self._cache.lookup(key)
         if cached is not None:
-            return cached, ERROR if cached.status >= 400 else "Hit from cloudfront"
+            return _Answer(*cached, "origin"), ERROR if cached[0] >= 400 else "Hit from cloudfront"
         via = new_via()
         answer = self._fetch(pop_region, viewer, self.settings.primary, None, served, via)
         reason = self._failover_reason(viewer, answer)
@@ -222,12 +220,15 @@ class CloudFrontStandIn(ListenedStandIn):
         if answer.kind == "generated":
             return answer, "LambdaGeneratedResponse from cloudfront"
         if answer.status < 400:
-            self._cache_store(key, viewer, answer)
+            self._cache.keep_response(key, viewer, answer.status, answer.headers, answer.body, self.settings,
+                                      self.cache_ttl)
             return answer, "Miss from cloudfront"
         if answer.x_cache == LIMIT_EXCEEDED:  # "Limit Exceeded": a 503 without the custom error page
             return answer, answer.x_cache
         shown = self._custom_error(pop_region, answer)
-        self._cache_error(key, viewer, answer, shown)
+        if answer.kind == "origin":
+            self._cache.keep_error(key, viewer, answer.status, answer.headers,
+                                   (shown.status, shown.headers, shown.body), self.settings)
         return shown, answer.x_cache
 
     def _viewer_refusal(self, viewer: ViewerRequest) -> Optional[_Answer]:
@@ -338,55 +339,6 @@ class CloudFrontStandIn(ListenedStandIn):
         kept = [(n, v) for n, v in page_headers if n.lower() in ("content-type", "content-length", "last-modified",
                                                                   "etag", "cache-control")]
         return _Answer(page.response_code, kept, body, "custom-error", answer.x_cache)
-
-    # --- cache --------------------------------------------------------------------------------------------------
-    def _cache_key(self, pop_region: str, viewer: ViewerRequest) -> Optional[Tuple[Any, ...]]:
-        """Per-POP key from the cache policy's query strings and headers; None: not cacheable (a Range or
-        conditional request, a method CloudFront does not cache)."""
-        if viewer.method not in ("GET", "HEAD"):
-            return None
-        names = {name.lower() for name, _ in viewer.headers}
-        if names & {"range", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range"}:
-            return None
-        query = cache_key_query(viewer.query, self.settings.cache_key_query)
-        headers = tuple((h, tuple(viewer.values(h))) for h in self.settings.cache_key_headers)
-        return (pop_region, viewer.path, query, headers)
-
-    def _cache_error(self, key: Optional[Tuple[Any, ...]], viewer: ViewerRequest, origin_answer: _Answer,
-                     shown: _Answer) -> None:
-        """Keep what the viewer got for an origin's error as long as CloudFront caches that error."""
-        if key is None or viewer.method != "GET" or origin_answer.kind != "origin":
-            return
-        configured = next((r for r in self.settings.error_responses if r.code == origin_answer.status), None)
-        ttl = error_ttl(origin_answer.status, origin_answer.headers, configured.min_ttl if configured else None,
-                        self.settings.max_ttl, now=time.time())
-        if ttl <= 0:
-            return
-        now = time.monotonic()
-        with self._lock:
-            self._cache[key] = (now, now + ttl, shown.status, shown.headers, shown.body)
-
-    def _cache_lookup(self, key: Optional[Tuple[Any, ...]]) -> Optional[_Answer]:
-        if key is None:
-            return None
-        with self._lock:
-            entry = self._cache.get(key)
-        now = time.monotonic()
-        if entry is None or entry[1] <= now:
-            return None
-        stored, _, status, headers, body = entry
-        return _Answer(status, headers + [("Age", str(int(now - stored)))], body, "origin")
-
-    def _cache_store(self, key: Optional[Tuple[Any, ...]], viewer: ViewerRequest, answer: _Answer) -> None:
-        if key is None or viewer.method != "GET" or answer.status != 200:
-            return
-        settings = self.settings
-        ttl = response_ttl(answer.headers, self.cache_ttl, settings.min_ttl, settings.max_ttl, now=time.time())
-        if ttl <= 0:
-            return
-        now = time.monotonic()
-        with self._lock:
-            self._cache[key] = (now, now + ttl, answer.status, answer.headers, answer.body)
 
     # --- fixtures -----------------------------------------------------------------------------------------------
     def _record_event(self, event: Dict[str, Any], origin_id: str) -> None:
