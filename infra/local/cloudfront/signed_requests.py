@@ -213,15 +213,7 @@ def check_signed_request(
     if not trusted_keys:
         return None
     path, _, query = target.partition("?")
-    pairs = _query_pairs(query)
-    in_query = {name: value for name, value in reversed(pairs) if name in SIGNING_QUERY_PARAMETERS}
-    if in_query.keys() & set(SIGNED_URL_PARAMETERS):
-        given = in_query
-    else:
-        cookies = _cookies(cookie_headers)
-        given = {name[len("CloudFront-"):]: value for name, value in cookies.items() if name in SIGNING_COOKIES}
-        if "Hash-Algorithm" in in_query:
-            given.setdefault("Hash-Algorithm", in_query["Hash-Algorithm"])
+    given = _signing_values(query, cookie_headers)
     # The URL as CloudFront matches and rebuilds it: the viewer's own query string without the signing parameters.
     own_query = "&".join(pair for pair in query.split("&") if pair and pair.split("=", 1)[0]
                          not in SIGNING_QUERY_PARAMETERS)
@@ -240,55 +232,88 @@ def check_signed_request(
     hash_name = given.get("Hash-Algorithm", "SHA1")
     if hash_name not in ("SHA1", "SHA256"):
         return _malformed_policy(f"unknown Hash-Algorithm {hash_name!r}")
+    policy = _policy(given, url)
+    if isinstance(policy, Refusal):
+        return policy
+    if not _verify(_public_key(keys[key_id].strip()), signature, policy.signed_bytes, hash_name):
+        return _denied(f"the signature does not match the policy for key {key_id} ({hash_name})")
+    return _condition_refusal(policy, url, client_ip, now)
 
-    resource: Optional[str]
+
+def _signing_values(query: str, cookie_headers: Sequence[str]) -> Dict[str, str]:
+    """The signing parameters of a signed URL, else of the signed cookies (with the URL's Hash-Algorithm)."""
+    in_query = {name: value for name, value in reversed(_query_pairs(query)) if name in SIGNING_QUERY_PARAMETERS}
+    if in_query.keys() & set(SIGNED_URL_PARAMETERS):
+        return in_query
+    cookies = _cookies(cookie_headers)
+    given = {name[len("CloudFront-"):]: value for name, value in cookies.items() if name in SIGNING_COOKIES}
+    if "Hash-Algorithm" in in_query:
+        given.setdefault("Hash-Algorithm", in_query["Hash-Algorithm"])
+    return given
+
+
+@dataclass(frozen=True)
+class _Policy:
+    signed_bytes: bytes  # what the signature covers
+    not_after: int
+    not_before: Optional[int] = None
+    source_ip: Optional[Any] = None  # an ip_network
+    resource: Optional[str] = None
+
+
+def _policy(given: Mapping[str, str], url: str) -> "_Policy | Refusal":
+    """The custom policy from `Policy`, or the canned one CloudFront rebuilds from the URL and `Expires`."""
     if "Policy" in given:
         try:
-            policy_bytes = _decode(given["Policy"])
-            document = json.loads(policy_bytes.decode("utf-8"))
-            statements = document["Statement"]
-            if not isinstance(statements, list) or len(statements) != 1 or not isinstance(statements[0], dict):
-                raise ValueError("a policy has exactly one statement")
-            statement = statements[0]
-            condition = statement["Condition"]
-            if not isinstance(condition, dict):
-                raise ValueError("Condition is not an object")
-            not_after = _epoch_condition(condition, "DateLessThan")
-            if not_after is None:
-                raise ValueError("DateLessThan is required")
-            not_before = _epoch_condition(condition, "DateGreaterThan")
-            ip_condition = condition.get("IpAddress")
-            source_ip = None
-            if ip_condition is not None:
-                source_ip = ipaddress.ip_network(ip_condition["AWS:SourceIp"], strict=False)
-            resource = statement.get("Resource")
-            if resource is not None and not isinstance(resource, str):
-                raise ValueError("Resource is not a string")
+            return _custom_policy(given["Policy"])
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
             return _malformed_policy("the policy is not CloudFront base64 of a one-statement JSON policy")
-    elif "Expires" in given:
+    if "Expires" in given:
         if not re.fullmatch(r"[0-9]{1,19}", given["Expires"]) or int(given["Expires"]) > MAX_EPOCH_TIME:
             return _malformed_policy(f"Expires is not a Unix time: {given['Expires']!r}")
-        not_after, not_before, source_ip, resource = int(given["Expires"]), None, None, url
-        # Canned: CloudFront signs-checks the policy it builds itself, compact, from the URL and Expires.
-        policy_bytes = (f'{{"Statement":[{{"Resource":"{url}","Condition":{{"DateLessThan":'
-                        f'{{"AWS:EpochTime":{not_after}}}}}}}]}}').encode("utf-8")
-    else:
-        return _malformed_policy("neither Expires nor Policy")
+        not_after = int(given["Expires"])
+        # Canned: CloudFront checks the signature over the policy it builds itself, compact, from the URL and
+        # Expires.
+        canned = (f'{{"Statement":[{{"Resource":"{url}","Condition":{{"DateLessThan":'
+                  f'{{"AWS:EpochTime":{not_after}}}}}}}]}}').encode("utf-8")
+        return _Policy(canned, not_after, resource=url)
+    return _malformed_policy("neither Expires nor Policy")
 
-    if not _verify(_public_key(keys[key_id].strip()), signature, policy_bytes, hash_name):
-        return _denied(f"the signature does not match the policy for key {key_id} ({hash_name})")
-    if not now < not_after:
-        return _denied(f"expired at {not_after} (now {int(now)})")
-    if not_before is not None and not now > not_before:
-        return _denied(f"not valid before {not_before} (now {int(now)})")
-    if source_ip is not None:
+
+def _custom_policy(encoded: str) -> _Policy:
+    policy_bytes = _decode(encoded)
+    document = json.loads(policy_bytes.decode("utf-8"))
+    statements = document["Statement"]
+    if not isinstance(statements, list) or len(statements) != 1 or not isinstance(statements[0], dict):
+        raise ValueError("a policy has exactly one statement")
+    statement = statements[0]
+    condition = statement["Condition"]
+    if not isinstance(condition, dict):
+        raise ValueError("Condition is not an object")
+    not_after = _epoch_condition(condition, "DateLessThan")
+    if not_after is None:
+        raise ValueError("DateLessThan is required")
+    ip_condition = condition.get("IpAddress")
+    source_ip = ipaddress.ip_network(ip_condition["AWS:SourceIp"], strict=False) if ip_condition is not None \
+        else None
+    resource = statement.get("Resource")
+    if resource is not None and not isinstance(resource, str):
+        raise ValueError("Resource is not a string")
+    return _Policy(policy_bytes, not_after, _epoch_condition(condition, "DateGreaterThan"), source_ip, resource)
+
+
+def _condition_refusal(policy: _Policy, url: str, client_ip: str, now: float) -> Optional[Refusal]:
+    if not now < policy.not_after:
+        return _denied(f"expired at {policy.not_after} (now {int(now)})")
+    if policy.not_before is not None and not now > policy.not_before:
+        return _denied(f"not valid before {policy.not_before} (now {int(now)})")
+    if policy.source_ip is not None:
         try:
             viewer = ipaddress.ip_address(client_ip)
         except ValueError:
             return _denied(f"viewer address {client_ip!r} unreadable")
-        if viewer.version != source_ip.version or viewer not in source_ip:
-            return _denied(f"viewer {client_ip} is not in {source_ip}")
-    if resource is not None and not resource_matches(resource, url):
-        return _denied(f"{url} does not match the policy resource {resource}")
+        if viewer.version != policy.source_ip.version or viewer not in policy.source_ip:
+            return _denied(f"viewer {client_ip} is not in {policy.source_ip}")
+    if policy.resource is not None and not resource_matches(policy.resource, url):
+        return _denied(f"{url} does not match the policy resource {policy.resource}")
     return None
