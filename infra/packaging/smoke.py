@@ -28,6 +28,8 @@ __all__ = ["SmokeReport", "SMOKE_HOST", "smoke_event", "run_smoke", "smoke_check
 SMOKE_CHILD = Path(__file__).with_name("smoke_child.py")
 # The smoke event's origin: the MRAP host of the CloudFront guide's example, unless the config does not sign it.
 SMOKE_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
+# An object's key: the guide's example asks for "/", the bucket root, which the function answers 404 unsigned.
+SMOKE_KEY = "/mrap-edge-smoke-check.json"
 SIGV4A_ALGORITHM = "AWS4-ECDSA-P256-SHA256"
 # Fake credentials, where Lambda puts the role's.
 SMOKE_ENV = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
@@ -46,7 +48,7 @@ class SmokeReport:
 
 
 def smoke_event(config: Config) -> Dict[str, Any]:
-    """The CloudFront Developer Guide's example origin request, pointed at an MRAP host the config signs."""
+    """The CloudFront Developer Guide's example origin request, for an object, to an MRAP host the config signs."""
     host = SMOKE_HOST if config.is_mrap_host(SMOKE_HOST) else config.mrap_host_patterns[0].replace("*", "mfzwi23gnjvgw")
     request = {
         "clientIp": "203.0.113.178",
@@ -62,7 +64,7 @@ def smoke_event(config: Config) -> Dict[str, Any]:
                               "port": 443, "protocol": "https", "readTimeout": 30,
                               "sslProtocols": ["TLSv1", "TLSv1.1", "TLSv1.2"]}},
         "querystring": "",
-        "uri": "/",
+        "uri": SMOKE_KEY,
     }
     cf_config = {"distributionDomainName": "d111111abcdef8.cloudfront.net", "distributionId": "EDFDVBD6EXAMPLE",
                  "eventType": "origin-request",

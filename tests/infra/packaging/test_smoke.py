@@ -18,6 +18,7 @@ from .helpers import BAKED, extract, pip_download, target_python
 def test_the_smoke_event_asks_for_a_host_the_configuration_signs() -> None:
     event = smoke_event(Config())
     assert event["Records"][0]["cf"]["request"]["origin"]["custom"]["domainName"] == SMOKE_HOST
+    assert event["Records"][0]["cf"]["request"]["uri"] != "/"  # the bucket root is answered 404, unsigned
     other = Config(mrap_host_patterns=("*.mrap.example.test",))
     host = smoke_event(other)["Records"][0]["cf"]["request"]["headers"]["host"][0]["value"]
     assert host == "mfzwi23gnjvgw.mrap.example.test" and other.is_mrap_host(host)
