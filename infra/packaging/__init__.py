@@ -15,6 +15,7 @@ Where each decision lives:
     smoke.py         the import-and-sign check in isolation (smoke_child.py, run in the checked interpreter)
     interpreters.py  finding the target's CPython on this machine; the bare environment of every check
     build.py         the whole build in order, and its summary
+    cli.py           the command (scripts/package): options, one-line refusals
 
 Entry point for other code: `build_package(...) -> PackageResult`. Every refusal is a PackagingError (or the
 function's own ConfigError) whose message is one line saying why.
