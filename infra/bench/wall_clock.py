@@ -8,15 +8,16 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Literal
 
 from .contenders import BATCH, FAKE_ENV, ROOT, load_event, warm_contenders
 
 __all__ = ["percentile", "host_cold_start", "measure"]
 
 WARM_UP_CALLS = 20
+Contender = Literal["ours", "naive"]
 # Requests served after the cold one, before the peak RSS is read.
-WARM_REQUESTS = {"ours": 500, "naive": 50}
+WARM_REQUESTS: Dict[Contender, int] = {"ours": 500, "naive": 50}
 
 
 def _time_batch(call: Callable[[], object], count: int, into: List[float]) -> None:
@@ -32,8 +33,8 @@ def percentile(samples: List[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def host_cold_start(which: str, event: Dict[str, Any]) -> Dict[str, float]:
-    """One fresh interpreter: the cold start of `which` ("ours" or "naive") and its peak RSS (cold_child.py)."""
+def host_cold_start(which: Contender, event: Dict[str, Any]) -> Dict[str, float]:
+    """One fresh interpreter: the cold start of `which` and its peak RSS (cold_child.py)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), **FAKE_ENV)
     done = subprocess.run([sys.executable, "-m", "infra.bench.cold_child", which, json.dumps(event),
                            str(WARM_REQUESTS[which])], capture_output=True, text=True, env=env, cwd=ROOT, check=True)

@@ -12,7 +12,7 @@ import subprocess
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Literal, Optional, Sequence, Tuple
 
 from packaging.tags import sys_tags
 from packaging.utils import parse_wheel_filename
@@ -23,7 +23,7 @@ from .errors import PackagingError
 from .interpreters import bare_env, base_python
 from .wheels import pip_download, unpack_wheel, wheel_entries
 
-__all__ = ["SmokeReport", "SMOKE_HOST", "smoke_event", "run_smoke", "smoke_check"]
+__all__ = ["SmokeMode", "SmokeReport", "SMOKE_HOST", "smoke_event", "run_smoke", "smoke_check"]
 
 SMOKE_CHILD = Path(__file__).with_name("smoke_child.py")
 # The smoke event's origin: the MRAP host of the CloudFront guide's example, unless the config does not sign it.
@@ -37,11 +37,14 @@ SMOKE_ENV = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalr
              "AWS_DEFAULT_REGION": "us-east-1"}
 
 
+# "target": the zip under the target's Python; "host": the zip under the host's Python (abi3 wheels load there);
+# "stand-in": the zip with wheels the host cannot load swapped for the same versions built for the host.
+SmokeMode = Literal["target", "host", "stand-in"]
+
+
 @dataclass(frozen=True)
 class SmokeReport:
-    # "target": the zip under the target's Python; "host": the zip under the host's Python (abi3 wheels load there);
-    # "stand-in": the zip with wheels the host cannot load swapped for the same versions built for the host.
-    mode: str
+    mode: SmokeMode
     python: str
     detail: str
     authorization: str
