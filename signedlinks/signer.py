@@ -227,13 +227,16 @@ class LinkSigner:
 SAME_SITE_VALUES = ("Strict", "Lax", "None")
 
 
-def shared_cookie_domain(app_host: str, images_host: str) -> str:
+def shared_cookie_domain(app_host: str, images_host: str) -> Optional[str]:
     """The parent domain both hosts share, for the `Domain` attribute of signed cookies the app at `app_host` sets
     for images served from `images_host` (the distribution's alternate domain name): app.example.com and
     images.example.com share example.com. A cookie is sent only to hosts under its Domain, so the two hosts need a
     parent of at least two labels; *.cloudfront.net is a public suffix, whose cookies browsers refuse. (Other public
-    suffixes, such as co.uk, are not known here: pass the company's own domain.)"""
+    suffixes, such as co.uk, are not known here: pass the company's own domain.) None when both are the same host
+    (on other ports, as on a developer's machine): a host-only cookie reaches every port of its host."""
     hosts = [_bare_host(app_host), _bare_host(images_host)]
+    if hosts[0] == hosts[1] and hosts[0]:
+        return None
     for host in hosts:
         if host == "cloudfront.net" or host.endswith(".cloudfront.net"):
             raise SignedLinksError(f"unable to share cookies with {host}: cloudfront.net is a public suffix; give "

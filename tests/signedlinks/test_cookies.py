@@ -71,9 +71,17 @@ def test_attributes_that_keep_the_cookies_from_the_images_host_are_caught(attrib
     ("intranet.eu.example.com", "images.example.com", "example.com"),
     ("APP.Example.com:8443", "images.example.com.", "example.com"),
     ("app.mrap-edge.test:8080", "images.mrap-edge.test:8081", "mrap-edge.test"),
+    ("127.0.0.1:8080", "127.0.0.1:8081", None),  # one host, two ports: host-only cookies reach both
 ])
 def test_the_shared_parent_is_the_longest_common_domain(app: str, images: str, parent: str) -> None:
     assert shared_cookie_domain(app, images) == parent
+
+
+def test_host_only_cookies_reach_another_port_of_the_same_host() -> None:
+    headers = set_cookie_headers(COOKIES, domain=shared_cookie_domain("127.0.0.1:8080", "127.0.0.1:8081"),
+                                 secure=False)
+
+    assert sent_cookies(headers, "http://127.0.0.1:8080/cookies", "http://127.0.0.1:8081/images/red.png") == COOKIES
 
 
 @pytest.mark.parametrize("app, images, reason", [
