@@ -30,7 +30,7 @@ package: $(STAMP)
 	$(BIN)/python scripts/package $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check edge tests infra scripts signedlinks
+	$(BIN)/ruff check edge tests infra scripts signedlinks examples
 	$(BIN)/cfn-lint cloudformation.template
 
 clean:
