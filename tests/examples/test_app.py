@@ -11,6 +11,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 from examples.app import AppConfig, ImagesApp
+from examples.app.__main__ import main
 from examples.app.app import distribution_base_url
 from infra.local.signed_requests import check_signed_request
 from signedlinks.keys import generate_key_pair
@@ -113,3 +114,19 @@ def test_the_distribution_domain_becomes_a_base_url(domain: str, base: str) -> N
 def test_a_distribution_domain_that_is_not_a_host_is_refused(domain: str) -> None:
     with pytest.raises(ValueError, match="unable to use the distribution's domain"):
         distribution_base_url(domain)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--private-key", "/nonexistent/key.pem", "--distribution-domain", "images.example.com"],
+     "example app: unable to read the private key /nonexistent/key.pem"),
+    (["--private-key", "KEY", "--distribution-domain", "ftp://images.example.com"],
+     "example app: unable to use the distribution's domain"),
+])
+def test_the_command_refuses_bad_configuration_in_one_line(key: Tuple[Path, str], capsys: pytest.CaptureFixture[str],
+                                                           arguments: List[str], message: str) -> None:
+    arguments = [str(key[0]) if a == "KEY" else a for a in arguments]
+
+    code = main(["--key-pair-id", "K2JCJMDEHXQW5F", "--bucket", "images-london", *arguments])
+
+    error = capsys.readouterr().err
+    assert code == 2 and error.startswith(message) and error.count("\n") == 1
