@@ -41,7 +41,7 @@ def chromium() -> str:
     return executable
 
 
-class Setup:
+class World:
     def __init__(self, stack: LocalStack, app_url: str, private_key: Path, key_pair_id: str,
                  browser: Browser) -> None:
         self.stack, self.app_url, self.private_key, self.browser = stack, app_url, private_key, browser
@@ -50,7 +50,7 @@ class Setup:
 
 
 @pytest.fixture(scope="module")
-def setup(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def world(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     keys = generate_key_pair(tmp_path_factory.mktemp("key") / "signing-key")
     settings = load_settings(parameters={"SignedUrlPublicKey1": keys.public_pem})
     key_pair_id = settings.trusted_keys[0][0]
@@ -60,7 +60,7 @@ def setup(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         app = start_beside(stack, key_pair_id, keys.private_key, distribution_domain=images)
         try:
             with Browser(chromium, host_rules=(APP_HOST, IMAGES_HOST)) as browser:
-                yield Setup(stack, f"http://{APP_HOST}:{app.address[1]}", keys.private_key, key_pair_id, browser)
+                yield World(stack, f"http://{APP_HOST}:{app.address[1]}", keys.private_key, key_pair_id, browser)
         finally:
             app.stop()
 
@@ -83,9 +83,9 @@ def _assert_every_image_loaded(browser: Browser, screenshot: str) -> List[List[A
     return images
 
 
-def test_every_signed_url_image_on_the_first_page_loads(setup: Setup) -> None:
-    browser = setup.browser
-    since = browser.open(setup.app_url + "/")
+def test_every_signed_url_image_on_the_first_page_loads(world: World) -> None:
+    browser = world.browser
+    since = browser.open(world.app_url + "/")
 
     images = _assert_every_image_loaded(browser, "signed-urls.png")
 
@@ -95,9 +95,9 @@ def test_every_signed_url_image_on_the_first_page_loads(setup: Setup) -> None:
     assert sorted(set(statuses.values())) == [200], statuses
 
 
-def test_every_image_on_the_cookie_page_loads_with_the_cookies_the_browser_sent(setup: Setup) -> None:
-    browser = setup.browser
-    since = browser.open(setup.app_url + "/cookies")
+def test_every_image_on_the_cookie_page_loads_with_the_cookies_the_browser_sent(world: World) -> None:
+    browser = world.browser
+    since = browser.open(world.app_url + "/cookies")
 
     images = _assert_every_image_loaded(browser, "signed-cookies.png")
 
@@ -115,14 +115,14 @@ def test_every_image_on_the_cookie_page_loads_with_the_cookies_the_browser_sent(
         blocked = [(c["cookie"]["name"], c["blockedReasons"]) for c in info.get("associatedCookies", [])
                    if c["blockedReasons"] and c["cookie"]["name"].startswith("CloudFront-")]
         assert blocked == []
-    jar = browser.call("Network.getCookies", urls=[setup.images_url + "/"])["cookies"]
+    jar = browser.call("Network.getCookies", urls=[world.images_url + "/"])["cookies"]
     assert {c["domain"] for c in jar if c["name"].startswith("CloudFront-")} == {f".{PARENT}"}
 
 
 @pytest.mark.parametrize("page", ["/", "/cookies"])
-def test_a_reload_revalidates_or_hits_a_cache(setup: Setup, page: str) -> None:
-    browser = setup.browser
-    browser.open(setup.app_url + page)
+def test_a_reload_revalidates_or_hits_a_cache(world: World, page: str) -> None:
+    browser = world.browser
+    browser.open(world.app_url + page)
 
     since = browser.reload()
 
@@ -157,41 +157,41 @@ def _error_page_text(browser: Browser, url: str, screenshot: str) -> tuple:
     return response["status"], str(browser.evaluate("document.documentElement.outerHTML"))
 
 
-def test_an_expired_link_shows_the_error_and_no_s3_internals(setup: Setup) -> None:
+def test_an_expired_link_shows_the_error_and_no_s3_internals(world: World) -> None:
     an_hour_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
-    past = LinkSigner(setup.signer.key_pair_id, setup.private_key.read_bytes(), clock=lambda: an_hour_ago.timestamp())
-    expired = past.object_url(setup.images_url, "images/red.png", expires_in=60)
+    past = LinkSigner(world.signer.key_pair_id, world.private_key.read_bytes(), clock=lambda: an_hour_ago.timestamp())
+    expired = past.object_url(world.images_url, "images/red.png", expires_in=60)
 
-    status, body = _error_page_text(setup.browser, expired, "expired-link.png")
+    status, body = _error_page_text(world.browser, expired, "expired-link.png")
 
     assert status == 403 and "AccessDenied" in body
     assert [word for word in S3_INTERNALS if word.lower() in body.lower()] == []
 
 
-def test_a_tampered_link_shows_the_error_and_no_s3_internals(setup: Setup) -> None:
-    good = setup.signer.object_url(setup.images_url, "images/red.png", expires_in=600)
+def test_a_tampered_link_shows_the_error_and_no_s3_internals(world: World) -> None:
+    good = world.signer.object_url(world.images_url, "images/red.png", expires_in=600)
     tampered = good.replace("images/red.png", "images/blue-large.png")
 
-    status, body = _error_page_text(setup.browser, tampered, "tampered-link.png")
+    status, body = _error_page_text(world.browser, tampered, "tampered-link.png")
 
     assert status == 403 and "AccessDenied" in body
     assert [word for word in S3_INTERNALS if word.lower() in body.lower()] == []
 
 
-def test_a_signed_link_to_a_missing_image_shows_the_distributions_error_page(setup: Setup) -> None:
-    missing = setup.signer.object_url(setup.images_url, "images/not-there.png", expires_in=600)
+def test_a_signed_link_to_a_missing_image_shows_the_distributions_error_page(world: World) -> None:
+    missing = world.signer.object_url(world.images_url, "images/not-there.png", expires_in=600)
 
-    status, body = _error_page_text(setup.browser, missing, "missing-image.png")
+    status, body = _error_page_text(world.browser, missing, "missing-image.png")
 
     assert status in (403, 404) and "This file cannot be shown right now" in body
     assert [word for word in S3_INTERNALS if word.lower() in body.lower()] == []
 
 
-def test_no_request_to_the_mrap_carries_a_signing_parameter_or_a_cookie(setup: Setup) -> None:
-    browser = setup.browser
-    browser.open(setup.app_url + "/")
-    browser.open(setup.app_url + "/cookies")
-    mrap = setup.stack.mrap
+def test_no_request_to_the_mrap_carries_a_signing_parameter_or_a_cookie(world: World) -> None:
+    browser = world.browser
+    browser.open(world.app_url + "/")
+    browser.open(world.app_url + "/cookies")
+    mrap = world.stack.mrap
     assert mrap is not None
 
     received = list(mrap.received)
