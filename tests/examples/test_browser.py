@@ -85,6 +85,7 @@ def _assert_every_image_loaded(browser: Browser, screenshot: str) -> List[List[A
 
 def test_every_signed_url_image_on_the_first_page_loads(world: World) -> None:
     browser = world.browser
+    browser.call("Network.clearBrowserCache")  # whatever ran before: every image comes over the network
     since = browser.open(world.app_url + "/")
 
     images = _assert_every_image_loaded(browser, "signed-urls.png")
@@ -97,6 +98,7 @@ def test_every_signed_url_image_on_the_first_page_loads(world: World) -> None:
 
 def test_every_image_on_the_cookie_page_loads_with_the_cookies_the_browser_sent(world: World) -> None:
     browser = world.browser
+    browser.call("Network.clearBrowserCache")  # whatever ran before: every image comes over the network
     since = browser.open(world.app_url + "/cookies")
 
     images = _assert_every_image_loaded(browser, "signed-cookies.png")
