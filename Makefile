@@ -33,7 +33,7 @@ package: $(STAMP) ## build the deployment zip into dist/ (ARGS="--runtime python
 	$(BIN)/python scripts/package $(ARGS)
 
 lint: $(STAMP) ## ruff over the Python, cfn-lint over the template
-	$(BIN)/ruff check edge tests infra scripts signedlinks
+	$(BIN)/ruff check edge tests infra scripts signedlinks examples
 	$(BIN)/cfn-lint cloudformation.template
 
 clean: ## remove .venv, dist and the caches

@@ -31,7 +31,7 @@ def test_edge_passes_ruff_for_python_3_9() -> None:
 
 
 def test_the_rest_of_the_project_passes_ruff() -> None:
-    done = run(str(BIN / "ruff"), "check", "tests", "infra", "scripts", "signedlinks")
+    done = run(str(BIN / "ruff"), "check", "tests", "infra", "scripts", "signedlinks", "examples")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
