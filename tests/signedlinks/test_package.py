@@ -18,8 +18,11 @@ PACKAGE = ROOT / "signedlinks"
 
 
 def test_its_version_is_the_products() -> None:
+    import signedlinks
     metadata = tomllib.loads((PACKAGE / "pyproject.toml").read_text(encoding="utf-8"))
-    assert metadata["project"]["version"] == VERSION
+    assert signedlinks.__version__ == VERSION
+    assert metadata["project"]["dynamic"] == ["version"]
+    assert metadata["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "signedlinks.__version__"}
 
 
 def _run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
