@@ -49,7 +49,14 @@ class StackFacts:
 
     @property
     def function_name(self) -> str:
-        return self.parameters.get("FunctionName", "mrap-edge")
+        """The deployed function's name. The template suffixes the FunctionName parameter with the stack's own id
+        (`mrap-edge-0f1e2d3c`), so the parameter alone names no function: the FunctionName output, else the name in
+        the version's ARN (arn:aws:lambda:us-east-1:<account>:function:<name>:<version>); empty when neither."""
+        named = self.outputs.get("FunctionName", "")
+        if named:
+            return named
+        parts = self.function_version_arn.split(":")
+        return parts[6] if len(parts) == 8 and parts[5] == "function" else ""
 
     @property
     def function_version_arn(self) -> str:

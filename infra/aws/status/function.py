@@ -65,7 +65,9 @@ def download(url: str, timeout: float = 30.0) -> bytes:
 def read_function(clients: ClientFactory, facts: StackFacts, fetch_zip: Download = download,
                   ) -> Tuple[Optional[PackagedFunction], List[Check]]:
     """The version's configuration and its packaged Config, with the checks on both."""
-    target = facts.function_version_arn or f"{facts.function_name}"
+    target = facts.function_version_arn or facts.function_name
+    if not target:
+        return None, [_unnamed()]
     try:
         answer = clients("lambda", HOME_REGION).get_function(FunctionName=target)
     except AWS_ERRORS as error:
@@ -75,6 +77,11 @@ def read_function(clients: ClientFactory, facts: StackFacts, fetch_zip: Download
     config, source, check = _packaged_config(answer, configuration, fetch_zip, facts)
     checks.append(check)
     return PackagedFunction(configuration, config, source), checks
+
+
+def _unnamed() -> Check:
+    return failed(AREA, "the stack's function", "the stack has neither a FunctionName nor a FunctionVersionArn "
+                                                "output: it names no function", "redeploy with scripts/deploy")
 
 
 def _settings(configuration: Dict[str, Any]) -> Check:
@@ -164,6 +171,8 @@ def edge_activity_checks(clients: ClientFactory, facts: StackFacts, now: Optiona
     """Errors and throttles in the last hour, one check per Region that ran the function."""
     if facts.native:
         return [skipped(AREA, "errors and throttles", "native mode: no function")]
+    if not facts.function_name:
+        return [_unnamed()]
     now = now or datetime.datetime.now(datetime.timezone.utc)
     regions, denied = enabled_regions(clients, [b.region for b in facts.buckets])
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -33,7 +33,11 @@ MRAP_ARN = f"arn:aws:s3::{ACCOUNT}:accesspoint/{ALIAS}"
 MRAP_DOMAIN = f"{ALIAS}.accesspoint.s3-global.amazonaws.com"
 DIST_ID = "E2QWRUHAPOMQZL"
 DOMAIN = "d111111abcdef8.cloudfront.net"
-FUNCTION = "mrap-edge"
+STACK_UUID = "0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b"
+# The template names the function `<FunctionName parameter>-<first group of the stack id's UUID>`, so that two
+# stacks never share one: the parameter alone is not the deployed function's name.
+FUNCTION_PARAMETER = "mrap-edge"
+FUNCTION = f"{FUNCTION_PARAMETER}-{STACK_UUID.split('-')[0]}"
 VERSION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{FUNCTION}:7"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-FunctionRole-1A2B3C4D5E6F"
 CACHE_POLICY_ID = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
@@ -51,12 +55,13 @@ def healthy_stack() -> Dict[str, Any]:
     outputs = {
         "DistributionDomainName": DOMAIN, "DistributionId": DIST_ID, "MrapAlias": ALIAS, "MrapArn": MRAP_ARN,
         "BucketNames": ",".join(b.name for b in BUCKETS), "BucketRegions": ",".join(b.region for b in BUCKETS),
-        "FunctionVersionArn": VERSION_ARN, "FunctionLogGroupName": f"/aws/lambda/us-east-1.{FUNCTION}",
+        "FunctionVersionArn": VERSION_ARN, "FunctionName": FUNCTION,
+        "FunctionLogGroupName": f"/aws/lambda/us-east-1.{FUNCTION}",
     }
-    parameters = {"MrapName": MRAP_NAME, "FunctionName": FUNCTION, "NativeMode": "false",
+    parameters = {"MrapName": MRAP_NAME, "FunctionName": FUNCTION_PARAMETER, "NativeMode": "false",
                   "BucketNames": outputs["BucketNames"], "BucketRegions": outputs["BucketRegions"]}
     return {"Stacks": [{
-        "StackName": STACK, "StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/0f1e2d3c",
+        "StackName": STACK, "StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/{STACK_UUID}",
         "CreationTime": CREATED, "StackStatus": "UPDATE_COMPLETE",
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
