@@ -18,7 +18,8 @@ from infra.aws.status import cli
 from infra.local.stack import LocalStack, StackOptions
 from infra.local.template import load_settings
 from tests.infra.aws.status.helpers import (
-    HEALTHY_CONFIG, LONDON, AwsWorld, aws_world, backfill_job, healthy_request_policy, package_zip, queue_stack,
+    HEALTHY_CONFIG, LONDON, AwsWorld, aws_world, backfill_job, healthy_request_policy, healthy_stack, package_zip,
+    queue_stack,
     serve_bytes,
 )
 
@@ -140,6 +141,37 @@ def test_a_missing_stack_is_one_line(world: AwsWorld, capsys: Any) -> None:
     out, err = capsys.readouterr()
     assert out == "" and err == ("status: unable to find stack mrap-edge in us-east-1: deploy it first, or pass "
                                  "--stack-name (or --url to check only the request path)\n")
+
+
+def test_a_deleted_distribution_is_one_line_and_no_request_is_sent_to_it(world: AwsWorld, capsys: Any) -> None:
+    code_zip = package_zip(HEALTHY_CONFIG)
+    with serve_bytes(code_zip) as server:
+        queue_stack(world, server.url + "/code.zip", code_zip, distribution_deleted=True, web_acl=False)
+        code = cli.main(["--stack-name", "mrap-edge", "--my-ip", "198.51.100.23"], clients=world)
+    world.assert_all_called()
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert failed_lines(out) == [
+        "✗ distribution E2QWRUHAPOMQZL: does not exist: NoSuchDistribution (The specified distribution does not "
+        "exist.)",
+        "fix: it was deleted outside the stack, or never created: deploy again (scripts/deploy), or remove what is "
+        "left (scripts/teardown)"]
+    assert "\nrequest path\n" not in out
+
+
+@pytest.mark.parametrize("status, why", [
+    ("ROLLBACK_COMPLETE", "its creation failed and was rolled back: it holds nothing"),
+    ("REVIEW_IN_PROGRESS", "a change set was created but never executed: nothing is deployed yet"),
+])
+def test_a_stack_that_built_nothing_is_one_line(world: AwsWorld, capsys: Any, status: str, why: str) -> None:
+    stack = healthy_stack()
+    stack["Stacks"][0].update(StackStatus=status, Outputs=[])
+    world.stub("cloudformation").add_response("describe_stacks", stack, {"StackName": "mrap-edge"})
+    assert cli.main(["--stack-name", "mrap-edge"], clients=world) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"status: unable to check stack mrap-edge: it is {status}, {why}; see its events "
+                                 "(aws cloudformation describe-stack-events --region us-east-1 --stack-name "
+                                 "mrap-edge), then deploy again (scripts/deploy) or remove it (scripts/teardown)\n")
 
 
 def run_script(*argv: str) -> subprocess.CompletedProcess:

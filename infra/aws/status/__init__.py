@@ -12,7 +12,7 @@ from edge.config import Config
 
 from ..clients import ClientFactory
 from . import backfill, distribution, function, mrap, replication, request_path, waf
-from .checklist import AWS_ERRORS, Check, Checklist, refused
+from .checklist import AWS_ERRORS, Check, Checklist, is_missing, refused
 from .facts import LockedClients, StackFacts, read_facts
 
 __all__ = ["StatusOptions", "run_status", "run_request_path"]
@@ -45,12 +45,14 @@ def run_status(clients: ClientFactory, options: StatusOptions,
     checklist = Checklist()
 
     found = None
+    gone = False
     try:
         found = distribution.get_distribution(clients, facts)
     except AWS_ERRORS as error:
+        gone = is_missing(error)
         checklist.add([refused(distribution.AREA, f"distribution {facts.distribution_id}", error,
                                "cloudfront:GetDistribution")])
-    domain = (found or {}).get("DomainName") or facts.domain_name
+    domain = "" if gone else (found or {}).get("DomainName") or facts.domain_name
     base_url = options.url or (f"https://{domain}" if domain else "")
     checklist.target = (f"stack {facts.stack_name} (account {facts.account}), distribution "
                         f"{facts.distribution_id}" + (f", {base_url}" if base_url else ""))

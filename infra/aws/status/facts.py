@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from botocore.exceptions import ClientError
 
 from ..clients import HOME_REGION, ClientFactory
-from ..errors import ToolError, error_code, refusal
+from ..errors import ToolError, refusal
 from ..regions import Bucket
 
 __all__ = ["StackFacts", "read_facts", "LockedClients", "quick_clients"]
@@ -95,6 +95,7 @@ def read_facts(clients: ClientFactory, stack_name: str) -> StackFacts:
     if not stacks:
         raise ToolError(f"unable to find stack {stack_name} in {HOME_REGION}")
     stack = stacks[0]
+    _refuse_an_empty_stack(stack_name, str(stack.get("StackStatus", "")), bool(stack.get("Outputs")))
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", []) or []}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", []) or []}
     names = [n for n in (outputs.get("BucketNames") or parameters.get("BucketNames", "")).split(",") if n]
@@ -104,6 +105,24 @@ def read_facts(clients: ClientFactory, stack_name: str) -> StackFacts:
                         "its BucketNames and BucketRegions outputs are missing or differ in length")
     buckets = tuple(Bucket(name=n, region=r) for n, r in zip(names, regions))
     return StackFacts(stack_name, account, outputs, parameters, buckets)
+
+
+# Stacks that exist by name but built nothing to check (CloudFormation's stack status codes).
+_EMPTY_STACKS = {
+    "REVIEW_IN_PROGRESS": "a change set was created but never executed: nothing is deployed yet",
+    "ROLLBACK_IN_PROGRESS": "its creation failed and is being rolled back",
+    "ROLLBACK_COMPLETE": "its creation failed and was rolled back: it holds nothing",
+    "ROLLBACK_FAILED": "its creation failed and so did the rollback",
+    "DELETE_IN_PROGRESS": "it is being deleted",
+    "DELETE_FAILED": "its deletion failed part-way",
+}
+
+
+def _refuse_an_empty_stack(stack_name: str, status: str, has_outputs: bool) -> None:
+    if status in _EMPTY_STACKS and not has_outputs:
+        raise ToolError(f"unable to check stack {stack_name}: it is {status}, {_EMPTY_STACKS[status]}; see its events "
+                        f"(aws cloudformation describe-stack-events --region {HOME_REGION} --stack-name "
+                        f"{stack_name}), then deploy again (scripts/deploy) or remove it (scripts/teardown)")
 
 
 class LockedClients:
@@ -116,10 +135,6 @@ class LockedClients:
     def __call__(self, service: str, region: str) -> Any:
         with self._lock:
             return self._inner(service, region)
-
-
-def is_code(error: BaseException, *codes: str) -> bool:
-    return isinstance(error, ClientError) and error_code(error) in codes
 
 
 def listed(value: Any) -> List[Any]:

@@ -425,18 +425,25 @@ def facts(**parameters: str) -> Any:
 
 def queue_stack(world: AwsWorld, code_url: str, code: bytes, distribution: Optional[Dict[str, Any]] = None,
                 request_policy: Optional[Dict[str, Any]] = None, london: int = 100, ohio: int = 100,
-                jobs: Tuple[Dict[str, Any], ...] = (), web_acl: bool = True) -> None:
+                jobs: Tuple[Dict[str, Any], ...] = (), web_acl: bool = True,
+                distribution_deleted: bool = False) -> None:
     """Queue every stubbed answer a whole `scripts/status` run asks for, in the order it asks, and put the moto
     side in place (buckets with two-way replication, the function's log group in eu-west-2)."""
     world.stub("cloudformation").add_response("describe_stacks", healthy_stack(), {"StackName": STACK})
     cloudfront = world.stub("cloudfront")
-    cloudfront.add_response("get_distribution", distribution or healthy_distribution(WEB_ACL_ARN if web_acl else ""),
-                            {"Id": DIST_ID})
+    if distribution_deleted:
+        cloudfront.add_client_error("get_distribution", service_error_code="NoSuchDistribution",
+                                    service_message="The specified distribution does not exist.",
+                                    http_status_code=404, expected_params={"Id": DIST_ID})
+    else:
+        cloudfront.add_response("get_distribution",
+                                distribution or healthy_distribution(WEB_ACL_ARN if web_acl else ""), {"Id": DIST_ID})
     world.stub("lambda").add_response("get_function", healthy_function(code_url, code),
                                       {"FunctionName": VERSION_ARN})
-    cloudfront.add_response("get_origin_request_policy", request_policy or healthy_request_policy(),
-                            {"Id": REQUEST_POLICY_ID})
-    cloudfront.add_response("get_cache_policy", healthy_cache_policy(), {"Id": CACHE_POLICY_ID})
+    if not distribution_deleted:
+        cloudfront.add_response("get_origin_request_policy", request_policy or healthy_request_policy(),
+                                {"Id": REQUEST_POLICY_ID})
+        cloudfront.add_response("get_cache_policy", healthy_cache_policy(), {"Id": CACHE_POLICY_ID})
     for bucket in BUCKETS:
         theirs = [job for job in jobs if job["ManifestGenerator"]["S3JobManifestGenerator"]["SourceBucket"]
                   .endswith(":" + bucket.name)]
