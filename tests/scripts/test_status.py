@@ -18,9 +18,8 @@ from infra.aws.status import cli
 from infra.local.stack import LocalStack, StackOptions
 from infra.local.template import load_settings
 from tests.infra.aws.status.helpers import (
-    HEALTHY_CONFIG, LONDON, AwsWorld, aws_world, backfill_job, healthy_request_policy, healthy_stack, package_zip,
-    queue_stack,
-    serve_bytes,
+    HEALTHY_CONFIG, LONDON, WEB_ACL_ARN, AwsWorld, SigningKey, aws_world, backfill_job, healthy_distribution,
+    healthy_request_policy, healthy_stack, package_zip, queue_stack, serve_bytes, signed_url_settings, signing_key,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +52,18 @@ def both(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tuple[AwsWorld, LocalStack
         running = LocalStack(StackOptions(settings=settings, function_timeout_s=2.0)).start()
         try:
             yield made, running
+        finally:
+            running.stop()
+
+
+@pytest.fixture
+def signed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Tuple[AwsWorld, LocalStack, SigningKey]]:
+    """The AWS world and the local stack whose default behaviour requires signed URLs (a key in slot 1)."""
+    key = signing_key(tmp_path)
+    with aws_world(monkeypatch) as made:
+        running = LocalStack(StackOptions(settings=signed_url_settings(key), function_timeout_s=2.0)).start()
+        try:
+            yield made, running, key
         finally:
             running.stop()
 
@@ -119,6 +130,53 @@ def test_a_broken_signer_behind_a_policy_forwarding_the_viewer_host(both: Any, c
                            "allViewer (forwards the viewer's Host)")
     assert re.match(r"✗ probe through the distribution: GET \S+: 403 from S3 \(SignatureDoesNotMatch", failures[1])
     assert len(failures) == 2
+
+
+KEY_GROUP = "b3a2f1e0-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def test_with_signed_urls_required_the_probe_is_read_signed_with_the_given_key(signed: Any, capsys: Any) -> None:
+    world, local, key = signed
+    code, out = status(world, local, capsys, "--key", "images/red.png", "--expect-region", "eu-west-2",
+                       "--key-pair-id", key.key_pair_id, "--private-key", str(key.private_key),
+                       distribution=healthy_distribution(WEB_ACL_ARN, key_group=KEY_GROUP))
+    assert failed_lines(out) == [] and code == 0, out
+    assert "✓ probe through the distribution: 200 served by mrap-edge-demo-" in out
+    assert "✓ ?versionId= read: version" in out and "Signature" not in out
+
+
+def test_with_signed_urls_required_and_no_key_the_request_path_says_how_to_check_it(signed: Any,
+                                                                                    capsys: Any) -> None:
+    world, local, _ = signed
+    code, out = status(world, local, capsys, distribution=healthy_distribution(WEB_ACL_ARN, key_group=KEY_GROUP))
+    assert code == 0, failed_lines(out)
+    assert (f"  – probe through the distribution: the default behaviour requires signed URLs (trusted key groups "
+            f"{KEY_GROUP}): pass --key-pair-id and --private-key to check it\n") in out
+    assert "MissingKey" not in out
+    assert local.cloudfront is not None and not local.cloudfront.served  # no request that could only be refused
+
+
+def test_the_script_signs_its_requests_against_a_local_stack_that_requires_them(signed: Any) -> None:
+    _, local, key = signed
+    unsigned = run_script("--url", local.url("eu-west-2"))
+    assert unsigned.returncode == 1
+    assert "✗ probe through the distribution: GET " in unsigned.stdout
+    assert "403 from CloudFront (signed URL refused: MissingKey" in unsigned.stdout
+    assert "fix: the behaviour requires signed URLs: pass --key-pair-id" in unsigned.stdout
+    done = run_script("--url", local.url("eu-west-2"), "--key", "images/red.png", "--key-pair-id", key.key_pair_id,
+                      "--private-key", str(key.private_key))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.endswith("all 3 checks passed\n")
+
+
+def test_a_key_the_signer_refuses_is_one_line_before_any_request(tmp_path: Path) -> None:
+    (tmp_path / "not-a-key.pem").write_text("hello\n")
+    done = run_script("--url", "http://127.0.0.1:9", "--key-pair-id", "K2JCJMDEHXQW5F", "--private-key",
+                      str(tmp_path / "not-a-key.pem"))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == "status: unable to sign the probe requests: not an unencrypted PEM private key\n"
+    half = run_script("--url", "http://127.0.0.1:9", "--key-pair-id", "K2JCJMDEHXQW5F")
+    assert half.returncode == 2 and half.stderr.endswith("--key-pair-id and --private-key go together\n")
 
 
 def test_json_output_is_the_same_checklist(both: Any, capsys: Any) -> None:

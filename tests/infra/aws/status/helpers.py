@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import http.server
@@ -15,6 +16,7 @@ import io
 import json
 import threading
 import zipfile
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import boto3
@@ -68,7 +70,8 @@ def healthy_stack() -> Dict[str, Any]:
     }]}
 
 
-def healthy_distribution(web_acl: str = "") -> Dict[str, Any]:
+def healthy_distribution(web_acl: str = "", key_group: str = "") -> Dict[str, Any]:
+    """`key_group`: the id of a trusted key group on the default behaviour (signed URLs required)."""
     failover_domain = f"{LONDON.name}.s3.{LONDON.region}.amazonaws.com"
     config: Dict[str, Any] = {
         "CallerReference": "mrap-edge-0f1e2d3c", "Aliases": {"Quantity": 0}, "DefaultRootObject": "",
@@ -96,6 +99,8 @@ def healthy_distribution(web_acl: str = "") -> Dict[str, Any]:
             "LambdaFunctionAssociations": {"Quantity": 1, "Items": [
                 {"LambdaFunctionARN": VERSION_ARN, "EventType": "origin-request", "IncludeBody": False}]},
             "FunctionAssociations": {"Quantity": 0}, "FieldLevelEncryptionId": "",
+            "TrustedKeyGroups": ({"Enabled": True, "Quantity": 1, "Items": [key_group]} if key_group
+                                 else {"Enabled": False, "Quantity": 0}),
         },
         "CacheBehaviors": {"Quantity": 0},
         "CustomErrorResponses": {"Quantity": 2, "Items": [
@@ -495,3 +500,29 @@ def waf_ip_set(addresses: List[str]) -> Dict[str, Any]:
         "Name": "mrap-edge-allowed-viewers", "Id": WAF_SET_PARAMS["Id"], "ARN": IP_SET_ARN,
         "Description": "Company ranges allowed to use the distribution.", "IPAddressVersion": "IPV4",
         "Addresses": addresses}}
+
+
+@dataclasses.dataclass(frozen=True)
+class SigningKey:
+    """A key pair as scripts/cloudfront-keys writes it, with the id the local CloudFront stand-in gives its public
+    key (CloudFront assigns ids like K2JCJMDEHXQW5F)."""
+    key_pair_id: str
+    private_key: Path
+    public_pem: str
+
+
+def signing_key(directory: Path) -> SigningKey:
+    from infra.local.signed_requests import local_public_key_id
+    from signedlinks.keys import generate_key_pair
+
+    files = generate_key_pair(directory / "cloudfront-signing-key", "ecdsa")
+    return SigningKey(local_public_key_id(files.public_pem), files.private_key, files.public_pem)
+
+
+def signed_url_settings(key: SigningKey) -> Any:
+    """The template's distribution with `key` in key slot 1, so the default behaviour requires signed URLs; no cache
+    and no custom error responses, so each answer's own body reaches the checks."""
+    from infra.local.template import load_settings
+
+    return dataclasses.replace(load_settings(parameters={"SignedUrlPublicKey1": key.public_pem}), default_ttl=0,
+                               error_responses=())
