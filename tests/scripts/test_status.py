@@ -264,3 +264,9 @@ def test_a_refused_stack_read_names_the_permission(world: AwsWorld, capsys: Any)
     assert json.loads(out) == {"target": "stack mrap-edge", "ok": False, "error": err[len("status: "):].strip()}
     assert err.startswith("status: unable to read stack mrap-edge: AccessDenied (User: arn:aws:sts::")
     assert err.endswith("; the caller needs cloudformation:DescribeStacks\n")
+
+
+def test_version_is_the_products() -> None:
+    from infra.version import VERSION
+
+    assert run_script("--version").stdout == f"scripts/status {VERSION}\n"
