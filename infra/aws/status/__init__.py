@@ -6,7 +6,7 @@ Read-only: every call here is a Get, List or Describe, or a GET through the dist
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from edge.config import Config
 
@@ -94,11 +94,12 @@ def _request_path(base_url: str, options: StatusOptions, found: Optional[Dict[st
                                             options.sign)
 
 
-def _jobs(clients: ClientFactory, facts: StackFacts):  # -> (jobs or None, why None)
+def _jobs(clients: ClientFactory, facts: StackFacts) -> Tuple[Optional[List[backfill.BackfillJob]], str]:
+    """The stack's backfill jobs, or None and why they could not be read."""
     try:
         return backfill.find_jobs(clients, facts.account, facts.stack_name, facts.buckets), ""
     except AWS_ERRORS as error:
-        check = refused("backfill", "backfill jobs", error, "s3:ListJobs and s3:DescribeJob")
+        check = refused(replication.AREA, "backfill jobs", error, "s3:ListJobs and s3:DescribeJob")
         return None, check.evidence.replace("unable to check: ", "")
 
 

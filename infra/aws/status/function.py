@@ -24,13 +24,13 @@ from edge.config import Config
 from edge.errors import ConfigError
 
 from ..clients import HOME_REGION, ClientFactory
-from .checklist import AWS_ERRORS, Check, failed, passed, refused, skipped, verdict
+from .checklist import AWS_ERRORS, Area, Check, failed, passed, refused, skipped, verdict
 from .facts import StackFacts
 
 __all__ = ["PackagedFunction", "read_function", "edge_activity_checks", "log_group_name",
            "CONFIG_PATH", "RUNTIMES"]
 
-AREA = "function"
+AREA: Area = "function"
 CONFIG_PATH = "edge/mrap-edge.json"  # edge.config.CONFIG_FILE inside the zip
 HANDLER_PATH = "edge/handler.py"
 # The runtimes the template allows (cloudformation.template, parameter Runtime).
@@ -215,13 +215,14 @@ def _region_activity(clients: ClientFactory, facts: StackFacts, region: str, now
 
 
 def _metric_sums(cloudwatch: Any, function: str, now: datetime.datetime) -> Dict[str, float]:
+    metrics = ("Invocations", "Errors", "Throttles")
     queries = [{"Id": metric.lower(), "MetricStat": {
         "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric,
                    "Dimensions": [{"Name": "FunctionName", "Value": function}]},
-        "Period": 3600, "Stat": "Sum"}, "ReturnData": True} for metric in ("Invocations", "Errors", "Throttles")]
+        "Period": 3600, "Stat": "Sum"}, "ReturnData": True} for metric in metrics]
     answer = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=now - WINDOW, EndTime=now)
-    sums = {"Invocations": 0.0, "Errors": 0.0, "Throttles": 0.0}
-    by_id = {q["Id"]: q["MetricStat"]["Metric"]["MetricName"] for q in queries}
+    sums = {metric: 0.0 for metric in metrics}
+    by_id = {metric.lower(): metric for metric in metrics}
     for result in answer.get("MetricDataResults", []):
         sums[by_id[result["Id"]]] += sum(result.get("Values", []))
     return sums

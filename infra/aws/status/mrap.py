@@ -11,12 +11,12 @@ from .. import routes as mrap_routes
 from ..clients import ClientFactory
 from ..errors import ToolError
 from .backfill import BackfillJob, jobs_into
-from .checklist import AWS_ERRORS, Check, failed, is_missing, passed, refused, verdict
+from .checklist import AWS_ERRORS, Area, Check, failed, is_missing, passed, refused, verdict
 from .facts import StackFacts
 
 __all__ = ["MRAP_API_REGION", "mrap_checks", "route_checks", "policy_grants"]
 
-AREA = "mrap"
+AREA: Area = "mrap"
 # The MRAP management API (GetMultiRegionAccessPoint, its policy) is served from us-west-2.
 MRAP_API_REGION = "us-west-2"
 READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")

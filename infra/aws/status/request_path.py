@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 from urllib.parse import quote, urlsplit
 
-from .checklist import Check, failed, passed, skipped
+from .checklist import Area, Check, failed, passed, skipped
 from .responses import SIGNED_URL_REFUSED, explain
 
 __all__ = ["PROBE_KEY", "Fetched", "fetch", "request_path_checks", "key_path"]
 
-AREA = "request path"
+AREA: Area = "request path"
 # The per-bucket object scripts/upload-probes writes (infra/aws/buckets.PROBE_KEY; repeated so that this package
 # reads nothing from a module other engineers are changing).
 PROBE_KEY = "mrap-edge-probe.json"

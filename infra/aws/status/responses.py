@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Literal, Mapping
 
-__all__ = ["Diagnosis", "explain", "S3_CAUSES", "SIGNED_URL_CAUSES", "SIGNED_URL_REFUSED"]
+__all__ = ["Source", "Diagnosis", "explain", "S3_CAUSES", "SIGNED_URL_CAUSES", "SIGNED_URL_REFUSED"]
+
+
+# Who answered: CloudFront itself, the function, S3 through the origin, the origin behind a custom error page (its
+# body replaced), or something that is not CloudFront.
+Source = Literal["CloudFront", "the function", "S3", "the origin, body replaced", "unknown"]
 
 
 @dataclass(frozen=True)
 class Diagnosis:
-    source: str  # "cloudfront", "function", "s3", "custom error page" or "unknown"
+    source: Source
     code: str  # S3's error code, the function's status line, or CloudFront's kind of failure
     request_id: str  # the function's / CloudFront's request id, or S3's RequestId
     cause: str  # the likely cause, one line
