@@ -8,6 +8,7 @@ from .signer import (
     cloudfront_b64encode,
     custom_policy,
     set_cookie_headers,
+    shared_cookie_domain,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "cloudfront_b64encode",
     "custom_policy",
     "set_cookie_headers",
+    "shared_cookie_domain",
 ]

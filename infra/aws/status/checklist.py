@@ -23,7 +23,7 @@ FAIL: Final = "fail"
 SKIP: Final = "skip"
 _MARKS: Dict[State, str] = {PASS: "✓", FAIL: "✗", SKIP: "–"}
 # The parts of the chain, in the order a request meets them; the checklist prints one heading per area.
-Area = Literal["distribution", "function", "mrap", "buckets and replication", "request path", "waf"]
+Area = Literal["distribution", "domains", "function", "mrap", "buckets and replication", "request path", "waf"]
 
 
 @dataclass(frozen=True)
