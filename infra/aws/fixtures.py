@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from edge.log import redact_event  # the function's own redaction, applied again to what it logged
 
+from ..version import VERSION
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .edge_services import enabled_regions, log_group_name
 from .errors import error_code, refusal, unexpected
@@ -95,6 +96,7 @@ def function_name_of(clients: ClientFactory, stack_name: str) -> str:
 
 def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/record-fixtures", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     parser.add_argument("--stack-name", default="mrap-edge", help="read the function's name from this stack")
     parser.add_argument("--function-name", help="the function's name (default: the stack's FunctionName output)")
     parser.add_argument("--regions", help="comma-separated (default: every Region enabled in the account)")
