@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..packaging import file_sha256
-from . import backfill, edge_services, error_pages, preflight, replication, routes, stack
+from . import backfill, domains, edge_services, error_pages, preflight, replication, routes, stack
 from . import buckets as s3_setup
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .errors import unexpected
@@ -52,6 +52,7 @@ class DeployOptions:
     origin_path: str = ""
     log_retention_days: int = 30
     dry_run: bool = False
+    alternate_domains: domains.DomainOptions = domains.DomainOptions()
 
 
 def code_key(sha256_hex: str) -> str:
@@ -111,6 +112,7 @@ def stack_parameters(options: DeployOptions, code_bucket: Optional[str] = None,
         "NativeMode": "true" if options.native else "false",
         "OriginPath": options.origin_path,
         **options.extra,
+        **(options.alternate_domains.stack_parameters if options.alternate_domains.names else {}),
     }
     if code_bucket is not None and key is not None:
         parameters.update(CodeBucket=code_bucket, CodeKey=key)
@@ -206,6 +208,8 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
            sleep: Callable[[float], None] = time.sleep) -> stack.StackResult:
     _check_options(options)
     preflight.preflight(options, stack_parameters(options), clients, say)
+    if options.alternate_domains.names:
+        domains.check_certificate(clients, options.alternate_domains)
     if options.dry_run:
         say("dry run: reading only; nothing is created, changed, uploaded or started")
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
@@ -225,6 +229,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
         _print_stack_plan(existing, options.stack_name, parameters, say)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in (existing or {}).get("Outputs", [])}
         _set_routes(clients, account, options, outputs.get("MrapArn", ""), backfill_plan, say, sleep)
+        domains.publish_dns(clients, options.alternate_domains, outputs.get("DistributionDomainName", ""), say, True)
         say("dry run: nothing was changed")
         return stack.StackResult(changed=False, outputs=outputs)
     result = stack.deploy_stack(clients, options.stack_name, body, parameters, say, sleep)
@@ -240,6 +245,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
         edge_services.set_log_retention(clients, result.outputs["FunctionName"], options.log_retention_days, say)
     _set_routes(clients, account, options, result.outputs.get("MrapArn", ""), backfill_plan, say, sleep)
     edge_services.report(clients, account, result.outputs, say)
+    domains.publish_dns(clients, options.alternate_domains, result.outputs.get("DistributionDomainName", ""), say)
     say("outputs:")
     for name in sorted(result.outputs):
         say(f"  {name:<24} {result.outputs[name]}")
@@ -277,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="retention of the function's log group in every enabled Region (0: leave them alone)")
     parser.add_argument("--dry-run", action="store_true",
                         help="read everything and print what would change, up to the change set; write nothing")
+    domains.add_arguments(parser)
     return parser
 
 
@@ -298,6 +305,8 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
             timeout=args.timeout, price_class=args.price_class, failover_status_codes=args.failover_status_codes,
             allowed_cidrs=args.allowed_cidrs, code_bucket=args.code_bucket, dry_run=args.dry_run,
             origin_path=args.origin_path, log_retention_days=args.log_retention_days,
+            alternate_domains=domains.DomainOptions.parse(args.alternate_domain_names, args.certificate_arn,
+                                                          args.hosted_zone_id),
         )
         deploy(factory, options, sleep=sleep)
     except ToolError as error:
