@@ -16,8 +16,8 @@ from edge.config import Config
 from edge.errors import ConfigError
 from edge.handler import Runtime
 from edge.log import JsonLogger
-from infra.local.cloudfront_rules import WireRequest, validate_returned_request, wire_request
-from infra.local.s3verifier import Credentials, S3Verifier, VerifiedRequest
+from infra.local.cloudfront.rules import WireRequest, validate_returned_request, wire_request
+from infra.local.s3.verifier import Credentials, S3Verifier, VerifiedRequest
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
 MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -15,8 +17,13 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
 
 
-def test_edge_passes_mypy_strict() -> None:
-    done = run(str(BIN / "mypy"), "--strict", "edge")
+# Typed strictly: the function, and the independent verifier that judges what it signs.
+STRICTLY_TYPED = ("edge", "infra/local/s3/verifier")
+
+
+@pytest.mark.parametrize("package", STRICTLY_TYPED)
+def test_passes_mypy_strict(package: str) -> None:
+    done = run(str(BIN / "mypy"), "--strict", package)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -76,7 +83,7 @@ def test_no_product_code_imports_from_tests() -> None:
 def test_the_independent_verifier_shares_nothing_with_the_signer() -> None:
     # It plays S3: it must not reach S3's answer through the code it is checking.
     script = (
-        "import sys, infra.local.s3verifier; "
+        "import sys, infra.local.s3.verifier; "
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('edge', 'awscrt', '_awscrt', 'botocore')); "
         "print(loaded); sys.exit(1 if loaded else 0)"
     )
@@ -87,7 +94,7 @@ def test_the_independent_verifier_shares_nothing_with_the_signer() -> None:
 def test_the_signed_url_verifier_shares_nothing_with_the_link_signer() -> None:
     # It plays CloudFront: accepting the signer's links must not go through the signer's own code.
     script = (
-        "import sys, infra.local.signed_requests; "
+        "import sys, infra.local.cloudfront.signed_requests; "
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('signedlinks', 'botocore')); "
         "print(loaded); sys.exit(1 if loaded else 0)"
     )

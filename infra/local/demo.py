@@ -27,16 +27,16 @@ import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from infra.local.cloudfront.settings import DistributionSettings, load_settings
+from infra.local.function.invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
+from infra.local.probe import ProbeResult, curl_probe, format_table
+from infra.local.regions import BUCKET_REGIONS, HOUSTON, POPS
+from infra.local.s3.estate import brownfield_estate
+from infra.local.samples import PROBE_KEY
+from infra.local.stack import LocalStack, StackOptions
+from infra.local.stories import LONDON, brownfield_story, estate_reads, estate_replicas, latency_table
 from signedlinks import LinkSigner
 from signedlinks.keys import generate_key_pair
-
-from .invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
-from .probe import ProbeResult, curl_probe, format_table
-from .regions import BUCKET_REGIONS, HOUSTON, POPS
-from .samples import PROBE_KEY
-from .stack import LocalStack, StackOptions
-from .template import DistributionSettings, load_settings
-from .stories import LONDON, brownfield_story, latency_table
 
 __all__ = ["main"]
 
@@ -52,8 +52,8 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--region", action="append", dest="regions", choices=sorted(BUCKET_REGIONS),
                         help="a Region with a bucket behind the MRAP (repeatable; default: eu-west-2 and us-east-2)")
     parser.add_argument("--failover-region", default=None,
-                        help="the origin group's secondary bucket (default: us-east-2; with --brownfield the first "
-                             "Region, which holds the data, as the template's first bucket)")
+                        help="the origin group's secondary bucket (default: the one the template's failover origin "
+                             "names, its first bucket: the first Region)")
     parser.add_argument("--count", type=int, default=3, help="requests per client in the Region check")
     parser.add_argument("--record", type=Path, metavar="DIR", help="write every origin-request event as JSON here")
     parser.add_argument("--template", type=Path, help="distribution settings (default: cloudformation.template)")
@@ -122,12 +122,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     options = StackOptions(
         regions=regions,
         client_regions=clients,
-        failover_region=args.failover_region or (regions[0] if args.brownfield else "us-east-2"),
+        failover_region=args.failover_region,
         zip_path=args.zip,
         template=args.template,
         record_dir=args.record,
         settings=signing[0] if signing else None,
         brownfield=args.brownfield,
+        estate=brownfield_estate() if args.brownfield else None,
         network_delay=args.latency,
         replication_lag_s=args.replication_lag,
         function_workers=args.function_workers,
@@ -157,7 +158,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _say(f"\nthe example app: {app_server.url()}/ (signed URLs), {app_server.url()}/cookies (signed cookies)")
         told = True
         if args.brownfield:
+            told &= estate_reads(stack, _say)
             told &= brownfield_story(stack, _say)
+            told &= estate_replicas(stack, _say)
         if stories:
             told &= latency_table(stack, _say)
         passed = _region_check(stack, args.count, signing[1] if signing else None) and told

@@ -8,7 +8,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Type
 
-__all__ = ["Listener", "RequestHandler", "RegionalListeners", "ListenedStandIn"]
+__all__ = ["Listener", "RequestHandler", "RegionalListeners", "ListenedStandIn", "stop_all"]
+
+# How often a server's loop looks for a stop request (socketserver's default is 0.5 s, which every stop waited).
+POLL_INTERVAL_S = 0.05
 
 
 class _Server(ThreadingHTTPServer):
@@ -60,6 +63,18 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def handle_request(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def parse_request(self) -> bool:
+        """http.server's parsing, then the request target exactly as received: CPython collapses a leading "//"
+        (an open-redirect guard for file servers) and reads the request line as ISO-8859-1. S3 keys may begin with
+        "/", and CloudFront passes a raw UTF-8 target through, so `self.path` is the target's bytes read as UTF-8
+        (ISO-8859-1 when they are not UTF-8, so that no byte is lost)."""
+        if not super().parse_request():
+            return False
+        words = self.raw_requestline.rstrip(b"\r\n").split()
+        if len(words) >= 2:
+            self.path = _utf8(words[1].decode("latin-1"))
+        return True
 
     def _dispatch(self) -> None:
         try:
@@ -119,12 +134,14 @@ def _utf8(value: str) -> str:
 
 
 class Listener:
-    """One server on one port, serving in a background thread."""
+    """One server on one port, serving in a background thread. Stopping is two steps, so that many listeners can
+    be told to stop before any is waited for: `request_stop()` (returns at once), then `stop()`."""
 
     def __init__(self, handler: Type[RequestHandler], app: Any, region: str, port: int = 0) -> None:
         self._server = _Server(("127.0.0.1", port), handler, app, region)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{type(app).__name__}-{region}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_INTERVAL_S,),
+                                        name=f"{type(app).__name__}-{region}", daemon=True)
+        self._stopping: Optional[threading.Thread] = None
 
     @property
     def address(self) -> Tuple[str, int]:
@@ -139,12 +156,20 @@ class Listener:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask the serving loop to end (socketserver's shutdown() waits for it: here in a thread of its own)."""
+        if self._stopping is None and self._thread.is_alive():
+            self._stopping = threading.Thread(target=self._server.shutdown, daemon=True)
+            self._stopping.start()
+
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
+        self.request_stop()
+        if self._stopping is not None:
+            self._stopping.join(timeout=5)
         self._server.server_close()
         self._server.close_connections()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5)
 
 
 class RegionalListeners:
@@ -161,7 +186,12 @@ class RegionalListeners:
             self._by_region[region] = Listener(self._handler, self._app, region).start()
         return self.addresses
 
+    def request_stop(self) -> None:
+        for listener in self._by_region.values():
+            listener.request_stop()
+
     def stop(self) -> None:
+        self.request_stop()  # every listener first, then wait for each
         for listener in self._by_region.values():
             listener.stop()
 
@@ -183,6 +213,9 @@ class ListenedStandIn:
     def start(self) -> Dict[str, Tuple[str, int]]:
         return self._listeners.start(self._places)
 
+    def request_stop(self) -> None:
+        self._listeners.request_stop()
+
     def stop(self) -> None:
         self._listeners.stop()
 
@@ -190,3 +223,10 @@ class ListenedStandIn:
     def addresses(self) -> Dict[str, Tuple[str, int]]:
         """Per client location, where a client there reaches this stand-in (its "DNS answer")."""
         return self._listeners.addresses
+
+
+def stop_all(stand_ins: Iterable[Optional[ListenedStandIn]]) -> None:
+    """Ask every listener of every stand-in to stop before waiting for any (each wait is up to a poll interval)."""
+    for stand_in in stand_ins:
+        if stand_in is not None and hasattr(stand_in, "_listeners"):
+            stand_in.request_stop()

@@ -1,15 +1,20 @@
 """A small IAM policy evaluator for the local stack: exactly what the project's policies use, and nothing more.
 
 Supported, as IAM evaluates it ("Policy evaluation logic", IAM User Guide):
-- `Effect: Allow` statements (a request is allowed when any statement of the policies given allows it);
+- `Effect: Allow` and `Effect: Deny`: "an explicit deny in any policy overrides any allows"; otherwise a request
+  is allowed when any statement of the policies given allows it, and implicitly denied when none does;
 - `Action` with `*` and `?` wildcards, matched case-insensitively;
 - `Resource` with `*` and `?` wildcards, matched case-sensitively (an ARN's `.` is a plain character);
-- `Principal` as `"*"`, `{"AWS": ...}` or `{"Service": ...}` (a string or a list); none in identity policies;
-- `Condition` with `StringEquals` only: condition key names case-insensitive, values case-sensitive, a list of
-  values matching any, several keys all required, **a key absent from the request never matching**.
+- `Principal` as `"*"`, `{"AWS": ...}` or `{"Service": ...}` (a string or a list); none in identity policies. An
+  account as `{"AWS": "arn:aws:iam::<account>:root"}` (or the bare account id) stands for every principal of that
+  account, as in AWS's own Multi-Region Access Point policy example;
+- `Condition` with `StringEquals` and `StringNotEquals`: condition key names case-insensitive, values
+  case-sensitive, a list of values matching any, several keys all required. A key absent from the request: "the
+  condition returns false", so `StringEquals` never matches it and `StringNotEquals` always does (the negated
+  operator of a missing key), which is what a Deny on `aws:SourceVpce` relies on.
 
-Anything else (`Deny`, `NotAction`, `NotResource`, `NotPrincipal`, other condition operators, policy variables)
-is refused with `UnsupportedPolicy` when the policy is read: the evaluator never silently allows what IAM might not.
+Anything else (`NotAction`, `NotResource`, `NotPrincipal`, other condition operators, policy variables) is refused
+with `UnsupportedPolicy` when the policy is read: the evaluator never silently allows what IAM might not.
 
 Why not moto's `moto.iam.access_control.IAMPolicy`: it treats a statement whose condition key is missing from the
 request as matching, ignores condition operators it does not know, turns an Allow whose condition fails into a
@@ -22,9 +27,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple
 
-__all__ = ["UnsupportedPolicy", "Principal", "Request", "Statement", "Policy", "allowed"]
+__all__ = ["UnsupportedPolicy", "Principal", "Request", "Statement", "Policy", "Decision", "decide", "allowed"]
+
+Decision = Literal["allow", "explicit-deny", "implicit-deny"]
+PrincipalKind = Literal["AWS", "Service"]
+Effect = Literal["Allow", "Deny"]
+_OPERATORS = ("StringEquals", "StringNotEquals")
+_ACCOUNT_ROOT = re.compile(r"arn:aws:iam::(\d{12}):root|(\d{12})")
+_ARN_ACCOUNT = re.compile(r"arn:aws:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):")
 
 
 class UnsupportedPolicy(ValueError):
@@ -35,7 +47,7 @@ class UnsupportedPolicy(ValueError):
 class Principal:
     """Who makes the request: kind "AWS" (a role or user ARN) or "Service" (e.g. cloudfront.amazonaws.com)."""
 
-    kind: str
+    kind: PrincipalKind
     identifier: str
 
 
@@ -75,7 +87,8 @@ class Statement:
     actions: Tuple["re.Pattern[str]", ...]
     resources: Tuple["re.Pattern[str]", ...]
     principals: Optional[Tuple[Tuple[str, str], ...]]  # None: no Principal element (identity policy)
-    string_equals: Tuple[Tuple[str, Tuple[str, ...]], ...]
+    conditions: Tuple[Tuple[str, str, Tuple[str, ...]], ...]  # (operator, key, values)
+    effect: Effect = "Allow"
 
     @classmethod
     def parse(cls, node: Mapping[str, Any]) -> "Statement":
@@ -85,24 +98,24 @@ class Statement:
         for element in ("NotAction", "NotResource", "NotPrincipal"):
             if element in node:
                 raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: {element} is not supported")
-        if node.get("Effect") != "Allow":
-            raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: only Effect Allow is supported, "
-                                    f"not {node.get('Effect')!r}")
+        effect = node.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: Effect must be Allow or Deny, not {effect!r}")
         if "Action" not in node or "Resource" not in node:
             raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: Action and Resource are required")
         actions = tuple(_pattern(a, ignore_case=True) for a in _values(node["Action"], "Action"))
         resources = tuple(_pattern(r, ignore_case=False) for r in _values(node["Resource"], "Resource"))
         principals = cls._principals(sid, node["Principal"]) if "Principal" in node else None
-        conditions: List[Tuple[str, Tuple[str, ...]]] = []
+        conditions: List[Tuple[str, str, Tuple[str, ...]]] = []
         for operator, block in (node.get("Condition") or {}).items():
-            if operator != "StringEquals":
+            if operator not in _OPERATORS:
                 raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: condition operator {operator} "
-                                        f"is not supported (only StringEquals)")
+                                        f"is not supported (only {', '.join(_OPERATORS)})")
             if not isinstance(block, Mapping):
                 raise UnsupportedPolicy(f"statement {sid or '(no Sid)'}: {operator} must map keys to values")
             for key, value in block.items():
-                conditions.append((str(key).lower(), _values(value, f"condition {key}")))
-        return cls(sid, actions, resources, principals, tuple(conditions))
+                conditions.append((operator, str(key).lower(), _values(value, f"condition {key}")))
+        return cls(sid, actions, resources, principals, tuple(conditions), effect)
 
     @staticmethod
     def _principals(sid: str, node: Any) -> Tuple[Tuple[str, str], ...]:
@@ -117,18 +130,23 @@ class Statement:
             out += [(kind, item) for item in _values(value, f"Principal {kind}")]
         return tuple(out)
 
-    def allows(self, request: Request) -> bool:
+    def applies(self, request: Request) -> bool:
+        """Whether the statement's action, resource, principal and conditions all match the request."""
         if not any(p.fullmatch(request.action) for p in self.actions):
             return False
         if not any(p.fullmatch(request.resource) for p in self.resources):
             return False
         if self.principals is not None and not self._principal_matches(request.principal):
             return False
-        for key, expected in self.string_equals:
+        for operator, key, expected in self.conditions:
             actual = request.context_value(key)
-            if actual is None or actual not in expected:
+            equal = actual is not None and actual in expected
+            if equal != (operator == "StringEquals"):
                 return False
         return True
+
+    def allows(self, request: Request) -> bool:
+        return self.effect == "Allow" and self.applies(request)
 
     def _principal_matches(self, principal: Optional[Principal]) -> bool:
         if principal is None:
@@ -137,6 +155,8 @@ class Statement:
             if kind == "*" or (kind == "AWS" and identifier == "*"):
                 return True
             if kind == principal.kind and identifier == principal.identifier:
+                return True
+            if kind == "AWS" == principal.kind and _same_account(identifier, principal.identifier):
                 return True
         return False
 
@@ -164,9 +184,24 @@ class Policy:
         return next((s for s in self.statements if s.allows(request)), None)
 
 
+def _same_account(identifier: str, principal_arn: str) -> bool:
+    """An account principal (`arn:aws:iam::<account>:root` or `<account>`) names every principal of the account."""
+    account = _ACCOUNT_ROOT.fullmatch(identifier)
+    arn = _ARN_ACCOUNT.match(principal_arn)
+    return account is not None and arn is not None and (account.group(1) or account.group(2)) == arn.group(1)
+
+
+def decide(policies: Iterable[Policy], request: Request) -> Decision:
+    """IAM's decision over the policies: an explicit Deny anywhere wins, then any Allow, else an implicit deny."""
+    statements = [s for policy in policies for s in policy.statements if s.applies(request)]
+    if any(s.effect == "Deny" for s in statements):
+        return "explicit-deny"
+    return "allow" if statements else "implicit-deny"
+
+
 def allowed(policies: Iterable[Policy], request: Request) -> bool:
-    """True when any statement of the policies allows the request (there is no Deny to weigh)."""
-    return any(policy.allowing(request) is not None for policy in policies)
+    """True when the policies allow the request: an Allow and no explicit Deny."""
+    return decide(policies, request) == "allow"
 
 
 def statement_ids(policies: Sequence[Policy], request: Request) -> Dict[str, str]:

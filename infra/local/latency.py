@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, List, Tuple
 
-from .regions import POPS, latency_ms
+from infra.local.regions import POPS, latency_ms
 
 __all__ = ["NEW_CONNECTION_ROUND_TRIPS", "NetworkModel", "PathEstimate", "direct_path", "cloudfront_path"]
 

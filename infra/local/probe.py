@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import List, Optional
 
-from .samples import PROBE_KEY
+from infra.local.samples import PROBE_KEY
 
 __all__ = ["ProbeResult", "curl_probe", "format_table"]
 

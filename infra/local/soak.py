@@ -33,11 +33,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
-from .invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
-from .regions import POPS
-from .samples import sample_objects
-from .stack import LocalStack, StackOptions
-from .template import load_settings
+from infra.local.cloudfront.settings import load_settings
+from infra.local.function.invoker import DEFAULT_MAX_WORKERS, REPO_ROOT
+from infra.local.regions import POPS
+from infra.local.samples import sample_objects
+from infra.local.stack import LocalStack, StackOptions
 
 __all__ = ["main", "FAULT_NAMES", "classify", "Tally"]
 
@@ -244,7 +244,8 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                                                      f"{', '.join(FAULT_NAMES)}")
     parser.add_argument("--crash-every", type=int, default=100, help="with crash: one invocation in N exits")
     parser.add_argument("--hang-every", type=int, default=200, help="with hang: one invocation in N hangs")
-    parser.add_argument("--function-timeout", type=float, default=30.0, help="seconds (Lambda@Edge: 30)")
+    parser.add_argument("--function-timeout", type=float, default=None,
+                        help="seconds (default: the template's Timeout; Lambda@Edge allows up to 30)")
     parser.add_argument("--function-workers", type=int, default=DEFAULT_MAX_WORKERS,
                         help=f"execution environments per edge location, at most (default {DEFAULT_MAX_WORKERS})")
     parser.add_argument("--client-region", action="append", choices=sorted(POPS),
@@ -258,7 +259,7 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     for flag in ("requests", "concurrency", "crash_every", "hang_every", "function_workers"):
         if getattr(args, flag) < 1:
             parser.error(f"argument --{flag.replace('_', '-')}: must be at least 1")
-    if args.function_timeout <= 0:
+    if args.function_timeout is not None and args.function_timeout <= 0:
         parser.error("argument --function-timeout: must be above 0")
     return args
 
@@ -279,7 +280,7 @@ def _load(stack: LocalStack, args: argparse.Namespace) -> Dict[str, Any]:
         "concurrency": args.concurrency,
         "pops": [stack.cloudfront.addresses[region] for region in stack.client_regions()],
         "faults": list(args.faults),
-        "timeout_s": args.function_timeout + 30,
+        "timeout_s": (args.function_timeout or 30.0) + 30,
     }
     driver = subprocess.Popen([sys.executable, "-m", "infra.local.soak", "--drive"], cwd=REPO_ROOT,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

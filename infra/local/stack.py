@@ -9,7 +9,7 @@ import collections
 import secrets
 import string
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -17,19 +17,20 @@ from botocore.credentials import Credentials as BotocoreCredentials
 
 from infra.aws import error_pages
 from infra.aws.regions import Bucket
-from infra.local.s3verifier import Credentials as VerifierCredentials
-
-from .access import CLOUDFRONT, Access, StackIdentities
-from .bucket_endpoint import BucketEndpoint, Caller
-from .buckets import BucketServers, RegionalBucket
-from .cloudfront import RECORD_LIMIT, CloudFrontStandIn
-from .iam import Principal
-from .invoker import DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
-from .latency import NetworkModel
-from .mrap import MrapStandIn
-from .regions import BUCKET_REGIONS, POPS
-from .replication import BackfillJob, Replication
-from .template import TEMPLATE_FILE, DistributionSettings, load_settings
+from infra.local.cloudfront.distribution import RECORD_LIMIT, CloudFrontStandIn
+from infra.local.cloudfront.settings import TEMPLATE_FILE, DistributionSettings, load_settings
+from infra.local.function.invoker import ACCOUNT_CONCURRENCY, DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
+from infra.local.httpserver import stop_all
+from infra.local.iam import Principal
+from infra.local.latency import NetworkModel
+from infra.local.regions import BUCKET_REGIONS, POPS
+from infra.local.s3.access import CLOUDFRONT, Access, StackIdentities
+from infra.local.s3.buckets import BucketServers, RegionalBucket
+from infra.local.s3.endpoint import BucketEndpoint, Caller
+from infra.local.s3.estate import Estate
+from infra.local.s3.mrap import MrapStandIn
+from infra.local.s3.replication import BackfillJob, Replication
+from infra.local.s3.verifier import Credentials as VerifierCredentials
 
 __all__ = ["StackOptions", "LocalStack", "new_credentials"]
 
@@ -42,13 +43,15 @@ class StackOptions:
     regions: Tuple[str, ...] = ("eu-west-2", "us-east-2")
     # Where clients are: one CloudFront POP (and one MRAP entry port) per Region listed.
     client_regions: Tuple[str, ...] = ("eu-west-2", "us-east-2")
-    # The origin group's secondary origin is this Region's bucket, reached directly with origin access control.
-    failover_region: str = "us-east-2"
+    # The origin group's secondary origin is this Region's bucket, reached directly with origin access control;
+    # None: the one the template's failover origin names (its `BucketRegions` index, the first bucket).
+    failover_region: Optional[str] = None
     zip_path: Optional[Path] = None  # run the function from a deployment zip instead of the source tree
     template: Optional[Path] = None  # distribution settings; default: the project's cloudformation.template
     settings: Optional[DistributionSettings] = None  # overrides `template` (tests)
     record_dir: Optional[Path] = None
-    function_timeout_s: float = 30.0  # Lambda@Edge's limit for origin-request functions
+    function_timeout_s: Optional[float] = None  # None: the template's Timeout (a test may shorten it)
+    function_concurrency: int = ACCOUNT_CONCURRENCY  # over it, an invocation is throttled (LambdaLimitExceeded)
     function_workers: int = DEFAULT_MAX_WORKERS  # execution environments per edge location, at most
     record_limit: int = RECORD_LIMIT  # requests, invocations and MRAP receipts kept in memory, the latest
     bucket_prefix: str = "mrap-edge-demo"
@@ -65,6 +68,9 @@ class StackOptions:
     # The template whose role and MRAP policies the MRAP stand-in enforces (a parsed document, for tests);
     # default: `template`, else the project's cloudformation.template.
     policy_template: Optional[Mapping[str, Any]] = None
+    # The data Region's bucket's real state (SSE-KMS objects, archived objects, pre-gzipped objects with metadata
+    # and tags, a bucket policy with a Deny), written before any replication rule exists; None: samples only.
+    estate: Optional[Estate] = None
 
 
 def new_credentials() -> AwsCredentials:
@@ -89,11 +95,12 @@ class LocalStack:
                                  f"(known: {', '.join(BUCKET_REGIONS)})")
         if options.template is not None and not Path(options.template).is_file():
             raise ValueError(f"unable to read the distribution settings: no file {options.template}")
+        self.settings = options.settings or load_settings(options.template)
+        options = self._resolved(options, self.settings)
         if options.failover_region not in options.regions:
             raise ValueError(f"unable to use failover Region {options.failover_region}: not in {options.regions}")
         self.options = options
         self.credentials = new_credentials()
-        self.settings = options.settings or load_settings(options.template)
         self.timings: Dict[str, float] = {}
         self._progress = progress or (lambda message: None)
         self.buckets = BucketServers(options.regions, options.bucket_prefix)
@@ -102,12 +109,24 @@ class LocalStack:
         self.data_region = options.regions[0]
         self.replication: Optional[Replication] = None
         self.access: Optional[Access] = None
+        self.identities: Optional[StackIdentities] = None
         self.failover_endpoint: Optional[BucketEndpoint] = None
         self.backfills: List[BackfillJob] = []
         self.mrap: Optional[MrapStandIn] = None
         self.cloudfront: Optional[CloudFrontStandIn] = None
         self.invokers: Dict[str, FunctionInvoker] = {}
         self._stoppers: List[Callable[[], None]] = []
+
+    @staticmethod
+    def _resolved(options: StackOptions, settings: DistributionSettings) -> StackOptions:
+        """The options with what they leave to the template filled in: the failover bucket and the timeout."""
+        index = min(settings.failover_bucket_index, len(options.regions) - 1)
+        return replace(
+            options,
+            failover_region=options.failover_region or options.regions[index],
+            function_timeout_s=(options.function_timeout_s if options.function_timeout_s is not None
+                                else settings.function_timeout_s),
+        )
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> "LocalStack":
@@ -118,98 +137,135 @@ class LocalStack:
             raise
         return self
 
-    def _step(self, name: str, message: str) -> float:
+    def _stage(self, name: str, message: str, step: Callable[[], str]) -> None:
+        """Run one start-up step: say what starts, time it, say it is up (with what `step` returns)."""
         self._progress(message)
-        return time.perf_counter()
-
-    def _done(self, name: str, started: float, detail: str = "") -> None:
+        started = time.perf_counter()
+        detail = step()
         self.timings[name] = (time.perf_counter() - started) * 1000
         self._progress(f"  ok ({self.timings[name]:.0f} ms){' ' + detail if detail else ''}")
 
     def _start(self) -> None:
+        """One step per component, in the order each needs the one before."""
         options = self.options
         begun = time.perf_counter()
         self._progress(f"settings: {self.settings.source}; MRAP host {self.settings.primary.domain_name}; "
                        f"failover on {', '.join(str(c) for c in sorted(self.settings.failover_codes))}")
-        t = self._step("buckets", f"starting S3 (moto) servers for {', '.join(options.regions)}")
-        buckets = self.buckets.start()
-        self._stoppers.append(self.buckets.stop)
-        self._done("buckets", t, ", ".join(f"{b.region}={b.endpoint} ({b.bucket})" for b in buckets.values()))
-        self.replication = Replication(self.buckets, lag_s=options.replication_lag_s)
-        self._stoppers.append(self.replication.stop)
+        self._stage("buckets", f"starting S3 (moto) servers for {', '.join(options.regions)}", self._start_buckets)
         if options.seed:
             empty = [r for r in options.regions if r != self.data_region]
-            t = self._step("seed", f"uploading sample images to {self.data_region} and per-bucket probe objects"
-                           + (f"; {', '.join(empty)} start empty (brownfield)" if options.brownfield else ""))
-            count = self.buckets.seed(regions=(self.data_region,))
-            if not options.brownfield:
-                count += self.replication.backfill(self.data_region).run().succeeded
-            self._done("seed", t, f"{count} objects")
-        failover = buckets[options.failover_region]
-        # The page the distribution's custom error responses serve, written by the deploy tooling's own function.
+            self._stage("seed", f"uploading sample images to {self.data_region} and per-bucket probe objects"
+                        + (f"; {', '.join(empty)} start empty (brownfield)" if options.brownfield else ""),
+                        self._seed)
+        self._prepare_failover_bucket()
+        self._stage("mrap", "starting the MRAP stand-in (SigV4A verified, then the template's role and MRAP "
+                            "policies, per request)", self._start_mrap)
+        self._stage("failover-bucket", f"starting the {options.failover_region} bucket's endpoint for the failover "
+                                       f"origin (SigV4, then the bucket policy deploy writes)",
+                    self._start_failover_endpoint)
+        code = f"zip {options.zip_path.name}" if options.zip_path else "source tree"
+        self._stage("function", f"starting the function ({code}): per edge location, one execution environment "
+                                f"now and up to {options.function_workers} under concurrent demand",
+                    self._start_function)
+        self._stage("cloudfront", "starting the CloudFront stand-in (one port per edge location)",
+                    self._start_cloudfront)
+        self.timings["total"] = (time.perf_counter() - begun) * 1000
+
+    def _start_buckets(self) -> str:
+        buckets = self.buckets.start()
+        self._stoppers.append(self.buckets.stop)
+        self.replication = Replication(self.buckets, lag_s=self.options.replication_lag_s)
+        self._stoppers.append(self.replication.stop)
+        return ", ".join(f"{b.region}={b.endpoint} ({b.bucket})" for b in buckets.values())
+
+    def _seed(self) -> str:
+        options = self.options
+        assert self.replication is not None
+        count = self.buckets.seed(regions=(self.data_region,))
+        for item in options.estate.objects if options.estate else ():
+            self.buckets.put(self.data_region, item.key, item.body, content_type=item.content_type,
+                             content_encoding=item.content_encoding, metadata=dict(item.metadata),
+                             tags=dict(item.tags), storage_class=item.storage_class, kms_key_id=item.kms_key_id)
+            count += 1
+        if not options.brownfield:
+            count += self.replication.backfill(self.data_region).run().succeeded
+        return f"{count} objects"
+
+    def _prepare_failover_bucket(self) -> None:
+        """The error page in the failover bucket (written by the deploy tooling's own function), the settings
+        pointed at that bucket, and who may read what (the template's policies for the local names)."""
+        failover = self.buckets.buckets[str(self.options.failover_region)]
         error_pages.ensure_error_page(lambda service, region: self.buckets.client(region),
                                       Bucket(failover.bucket, failover.region), lambda message: None)
         self.settings = self.settings.with_failover_domain(failover.virtual_host)
-        identities = StackIdentities(
+        self.identities = StackIdentities(
             mrap_alias=self.settings.primary.domain_name.split(".accesspoint.", 1)[0],
-            bucket_names=tuple(buckets[r].bucket for r in options.regions),
+            bucket_names=tuple(self.buckets.buckets[r].bucket for r in self.options.regions),
         )
-        self.access = self._access(identities)
-        role = Principal("AWS", identities.role_arn)
-        t = self._step("mrap", "starting the MRAP stand-in (SigV4A verified, then the template's role and MRAP "
-                               "policies, per request)")
+        self.access = self._access(self.identities)
+
+    def _role_credentials(self) -> VerifierCredentials:
+        return VerifierCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
+                                   self.credentials.session_token)
+
+    def _start_mrap(self) -> str:
+        assert self.identities is not None
         self.mrap = MrapStandIn(
             host=self.settings.primary.domain_name,
             servers=self.buckets,
-            credentials=[VerifierCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
-                                             self.credentials.session_token)],
-            client_regions=options.client_regions,
+            credentials=[self._role_credentials()],
+            client_regions=self.options.client_regions,
             access=self.access,
-            principals={self.credentials.access_key_id: role},
+            principals={self.credentials.access_key_id: Principal("AWS", self.identities.role_arn)},
             network=self.network,
             dials=self.initial_dials(),
         )
         # Bounded like every record of the stand-ins: the latest receipts are kept, the counts cover all.
-        self.mrap.received = collections.deque(maxlen=options.record_limit)  # type: ignore[assignment]
+        self.mrap.received = collections.deque(maxlen=self.options.record_limit)  # type: ignore[assignment]
         self.mrap.start()
         self._stoppers.append(self.mrap.stop)
-        self._done("mrap", t, ", ".join(f"{r}=127.0.0.1:{a[1]}" for r, a in self.mrap.addresses.items())
-                   + "; routes " + ", ".join(f"{r} {d}" for r, d in self.mrap.routing.current.dials))
-        t = self._step("failover-bucket", f"starting the {options.failover_region} bucket's endpoint for the "
-                                          f"failover origin (SigV4, then the bucket policy deploy writes)")
+        return (", ".join(f"{r}=127.0.0.1:{a[1]}" for r, a in self.mrap.addresses.items())
+                + "; routes " + ", ".join(f"{r} {d}" for r, d in self.mrap.routing.current.dials))
+
+    def _start_failover_endpoint(self) -> str:
+        assert self.identities is not None and self.access is not None
         oac = self.oac_credentials
         self.failover_endpoint = BucketEndpoint(
-            region=options.failover_region,
+            region=str(self.options.failover_region),
             buckets=self.buckets,
             access=self.access,
             callers=[
                 Caller(VerifierCredentials(oac.access_key_id, oac.secret_access_key, oac.session_token), CLOUDFRONT,
-                       {"aws:SourceArn": identities.distribution_arn}),
-                Caller(VerifierCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
-                                           self.credentials.session_token), role, {}),
+                       {"aws:SourceArn": self.identities.distribution_arn}),
+                Caller(self._role_credentials(), Principal("AWS", self.identities.role_arn), {}),
             ],
-            pops=options.client_regions,
+            pops=self.options.client_regions,
             network=self.network,
         )
         self.failover_endpoint.start()
         self._stoppers.append(self.failover_endpoint.stop)
-        self._done("failover-bucket", t)
-        code = f"zip {options.zip_path.name}" if options.zip_path else "source tree"
-        t = self._step("function", f"starting the function ({code}): per edge location, one execution environment "
-                                   f"now and up to {options.function_workers} under concurrent demand")
+        return ""
+
+    def _start_function(self) -> str:
+        options = self.options
         for region in options.client_regions:
             invoker = FunctionInvoker(self.credentials, region=POPS[region].region, zip_path=options.zip_path,
-                                      timeout_s=options.function_timeout_s, max_workers=options.function_workers)
+                                      timeout_s=float(options.function_timeout_s or 0),
+                                      max_workers=options.function_workers,
+                                      memory_mb=self.settings.function_memory_mb,
+                                      concurrency=options.function_concurrency)
             self.invokers[region] = invoker
             self._stoppers.append(invoker.stop)
             invoker.start()
-        self._done("function", t)
-        t = self._step("cloudfront", "starting the CloudFront stand-in (one port per edge location)")
+        return ""
+
+    def _start_cloudfront(self) -> str:
+        options = self.options
         self.cloudfront = CloudFrontStandIn(
             settings=self.settings,
             invokers=self.invokers,
-            resolve=self._resolver(failover),
-            failover_region=options.failover_region,
+            resolve=self._resolver(self.buckets.buckets[str(options.failover_region)]),
+            failover_region=str(options.failover_region),
             oac_credentials=BotocoreCredentials(self.oac_credentials.access_key_id,
                                                 self.oac_credentials.secret_access_key,
                                                 self.oac_credentials.session_token),
@@ -218,9 +274,7 @@ class LocalStack:
         )
         self.cloudfront.start()
         self._stoppers.append(self.cloudfront.stop)
-        pops = ", ".join(f"{POPS[r].code}={self.cloudfront.url(r)}" for r in options.client_regions)
-        self._done("cloudfront", t, pops)
-        self.timings["total"] = (time.perf_counter() - begun) * 1000
+        return ", ".join(f"{POPS[r].code}={self.cloudfront.url(r)}" for r in options.client_regions)
 
     def _resolver(self, failover: RegionalBucket) -> Callable[[str, str], Optional[Tuple[str, int]]]:
         mrap_host = self.settings.primary.domain_name.lower()
@@ -237,11 +291,17 @@ class LocalStack:
 
     def _access(self, identities: StackIdentities) -> Access:
         options = self.options
+        estate = options.estate
+        data_bucket = identities.bucket_names[0]
+        account_state: Dict[str, Any] = {} if estate is None else {
+            "existing_statements": {data_bucket: estate.statements_for(data_bucket)},
+            "kms_key_policies": estate.kms_key_policies,
+        }
         if options.policy_template is not None:
-            return Access(options.policy_template, identities, options.regions)
+            return Access(options.policy_template, identities, options.regions, **account_state)
         path = options.template or TEMPLATE_FILE
         try:
-            return Access.from_file(path, identities, options.regions)
+            return Access.from_file(path, identities, options.regions, **account_state)
         except (OSError, ValueError) as error:
             raise ValueError(f"unable to read the access policies from {path}: {error}") from None
 
@@ -268,6 +328,7 @@ class LocalStack:
         return job.start() if start else job
 
     def stop(self) -> None:
+        stop_all((self.cloudfront, self.mrap, self.failover_endpoint))  # every listener told first
         while self._stoppers:
             stopper = self._stoppers.pop()
             try:

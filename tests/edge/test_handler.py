@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from tests.helpers import EVENTS, ROLE, Edge, load_event, on_the_wire, request_of, s3_for, verify_as_s3
-from infra.local.s3verifier import Credentials, S3Refusal
+from infra.local.s3.verifier import Credentials, S3Refusal
 
 def test_head_is_signed_as_head(edge: Edge) -> None:
     event = load_event("mrap-head")

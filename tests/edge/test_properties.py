@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import Edge, load_event, on_the_wire, request_of, s3_for, verify_as_s3
-from infra.local.s3verifier import S3Refusal
+from infra.local.s3.verifier import S3Refusal
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -10,8 +10,8 @@ import edge.signing as signing
 from edge.errors import CredentialsError, SigningError
 from edge.signing import EMPTY_SHA256, Credentials, Signer, credentials_from_environment
 from tests.helpers import MRAP_HOST, ROLE
-from infra.local.s3verifier import Credentials as VerifierCredentials
-from infra.local.s3verifier import S3Verifier
+from infra.local.s3.verifier import Credentials as VerifierCredentials
+from infra.local.s3.verifier import S3Verifier
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.datetime(2026, 11, 22, 10, 30, 15, 250000, tzinfo=datetime.timezone.utc)

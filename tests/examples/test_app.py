@@ -13,7 +13,7 @@ import pytest
 from examples.app import AppConfig, ImagesApp
 from examples.app.__main__ import main
 from examples.app.app import distribution_base_url
-from infra.local.signed_requests import check_signed_request
+from infra.local.cloudfront.signed_requests import check_signed_request
 from signedlinks.keys import generate_key_pair
 
 KEYS = ["images/red.png", "photos/summer holiday 2024.png"]

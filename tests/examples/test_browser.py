@@ -13,9 +13,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from examples.app.local import start_beside
-from infra.local.signed_requests import SIGNING_QUERY_PARAMETERS
+from infra.local.cloudfront.signed_requests import SIGNING_QUERY_PARAMETERS
 from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import load_settings
+from infra.local.cloudfront.settings import load_settings
 from signedlinks import LinkSigner
 from signedlinks.keys import generate_key_pair
 from tests.examples.chromium import Browser, chromium_executable

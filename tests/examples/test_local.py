@@ -15,7 +15,7 @@ import pytest
 
 from examples.app.local import start_beside
 from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import load_settings
+from infra.local.cloudfront.settings import load_settings
 from signedlinks.keys import generate_key_pair
 
 ROOT = Path(__file__).resolve().parents[2]

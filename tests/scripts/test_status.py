@@ -16,7 +16,7 @@ import pytest
 
 from infra.aws.status import cli
 from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import load_settings
+from infra.local.cloudfront.settings import load_settings
 from tests.infra.aws.status.helpers import (
     HEALTHY_CONFIG, LONDON, WEB_ACL_ARN, AwsWorld, SigningKey, aws_world, backfill_job, healthy_distribution,
     healthy_request_policy, healthy_stack, package_zip, queue_stack, serve_bytes, signed_url_settings, signing_key,

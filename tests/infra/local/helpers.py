@@ -5,8 +5,8 @@ import zipfile
 from pathlib import Path
 from typing import List, Tuple
 
+from infra.local.function.invoker import AwsCredentials, FunctionInvoker
 from infra.local.httpserver import Listener, RequestHandler
-from infra.local.invoker import AwsCredentials, FunctionInvoker
 
 __all__ = ["handler_zip", "zip_invoker", "RecordingOrigin"]
 

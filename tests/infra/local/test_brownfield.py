@@ -9,20 +9,21 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import replace
-from typing import Iterator, List
+from typing import Any, List
 from urllib.parse import quote
 
 import pytest
 from botocore.credentials import Credentials
 
 from infra.aws.buckets import cloudfront_read_statement
+from infra.local.cloudfront.settings import TEMPLATE_FILE, load_settings
 from infra.local.iam import Policy
 from infra.local.latency import NetworkModel
 from infra.local.regions import HOUSTON, AllPassiveRoutes, latency_ms
 from infra.local.samples import sample_objects
 from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import TEMPLATE_FILE, load_settings
 from infra.local.wire import send, signed_s3_headers
+from tests.conftest import StartStack
 from tests.curl import CurlResponse, curl
 
 LONDON, OHIO = "eu-west-2", "us-east-2"
@@ -31,8 +32,8 @@ IMAGES = [key for key in SAMPLES if key.endswith(".png")]
 SETTINGS = replace(load_settings(), default_ttl=0)  # every request reaches the origin
 
 
-def start(**options) -> LocalStack:
-    return LocalStack(StackOptions(settings=SETTINGS, function_timeout_s=5.0, **options)).start()
+def start(start_stack: StartStack, **options: Any) -> LocalStack:
+    return start_stack(settings=SETTINGS, function_timeout_s=5.0, **options)
 
 
 def get(stack: LocalStack, client: str, key: str, query: str = "") -> CurlResponse:
@@ -52,10 +53,8 @@ def version_in(stack: LocalStack, region: str, key: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def brownfield() -> Iterator[LocalStack]:
-    stack = start(brownfield=True, client_regions=(LONDON, OHIO, HOUSTON), failover_region=LONDON)
-    yield stack
-    stack.stop()
+def brownfield(start_stack: StartStack) -> LocalStack:
+    return start(start_stack, brownfield=True, client_regions=(LONDON, OHIO, HOUSTON), failover_region=LONDON)
 
 
 def test_houston_is_served_by_london_until_ohio_is_backfilled_then_by_ohio(brownfield: LocalStack) -> None:
@@ -99,6 +98,10 @@ def test_a_new_write_reaches_ohio_after_the_replication_lag(brownfield: LocalSta
         version_id = brownfield.replication.write(LONDON, "new/after-deploy.txt", b"written after the deploy")
         assert get(brownfield, OHIO, "new/after-deploy.txt").status == 403  # not there yet: AccessDenied
         assert brownfield.replication.wait(10)
+        # CloudFront keeps that 403 for its ErrorCachingMinTTL: still 403 until it expires or is invalidated.
+        assert get(brownfield, OHIO, "new/after-deploy.txt").status == 403
+        assert brownfield.cloudfront is not None
+        brownfield.cloudfront.clear_cache()  # an invalidation
         response = get(brownfield, OHIO, "new/after-deploy.txt")
     finally:
         brownfield.replication.lag_s = 0.0
@@ -119,8 +122,8 @@ def test_routes_with_every_region_passive_are_impossible(brownfield: LocalStack)
 # --- brownfield, without the rule ----------------------------------------------------------------------------------
 
 
-def test_without_the_rule_an_active_empty_ohio_answers_403_for_every_existing_image() -> None:
-    stack = start(brownfield=True, passive_until_backfilled=False, client_regions=(HOUSTON,),
+def test_without_the_rule_an_active_empty_ohio_answers_403_for_every_existing_image(start_stack: StartStack) -> None:
+    stack = start(start_stack, brownfield=True, passive_until_backfilled=False, client_regions=(HOUSTON,),
                   failover_region=LONDON)
     try:
         assert stack.mrap is not None and dict(stack.mrap.routing.current.dials) == {LONDON: 100, OHIO: 100}
@@ -150,10 +153,8 @@ def template_without_version_reads() -> dict:
 
 
 @pytest.fixture(scope="module")
-def greenfield() -> Iterator[LocalStack]:
-    stack = start(client_regions=(LONDON, OHIO, HOUSTON))
-    yield stack
-    stack.stop()
+def greenfield(start_stack: StartStack) -> LocalStack:
+    return start(start_stack, client_regions=(LONDON, OHIO, HOUSTON))
 
 
 def test_greenfield_buckets_share_version_ids(greenfield: LocalStack) -> None:
@@ -164,8 +165,8 @@ def test_greenfield_buckets_share_version_ids(greenfield: LocalStack) -> None:
     assert (response.status, response.body, served_by(greenfield)) == (200, SAMPLES["images/red.png"], OHIO)
 
 
-def test_removing_get_object_version_from_the_template_makes_version_reads_403() -> None:
-    stack = start(client_regions=(LONDON,), policy_template=template_without_version_reads())
+def test_removing_get_object_version_from_the_template_makes_version_reads_403(start_stack: StartStack) -> None:
+    stack = start(start_stack, client_regions=(LONDON,), policy_template=template_without_version_reads())
     try:
         version_id = version_in(stack, LONDON, "images/red.png")
 

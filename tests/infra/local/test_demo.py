@@ -13,7 +13,7 @@ from typing import List, Tuple
 
 import pytest
 
-from infra.local.invoker import REPO_ROOT
+from infra.local.function.invoker import REPO_ROOT
 from tests.infra.local.helpers import handler_zip
 
 

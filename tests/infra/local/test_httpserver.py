@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import http.client
 import socket
+import socketserver
+import threading
 import time
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 import pytest
 
-from infra.local.httpserver import Listener, RequestHandler
+from infra.local.httpserver import Listener, RegionalListeners, RequestHandler
 
 BODY = b"x" * 900
 
@@ -75,3 +77,30 @@ def test_a_response_has_status_headers_and_body_once(listener: Listener) -> None
     assert head.getheader("content-length") == str(len(BODY))
     assert body == BODY
     assert [name.lower() for name, _ in response.getheaders()].count("content-length") == 1
+
+
+def test_every_listener_is_told_to_stop_before_any_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    events: List[str] = []
+    shutdown = socketserver.BaseServer.shutdown
+
+    def recorded_shutdown(server: socketserver.BaseServer) -> None:
+        events.append("asked")
+        shutdown(server)
+        events.append("stopped")
+
+    monkeypatch.setattr(socketserver.BaseServer, "shutdown", recorded_shutdown)
+    listeners = RegionalListeners(_Echo, None)
+    listeners.start(["eu-west-2", "us-east-2", "houston"])
+    original_join = threading.Thread.join
+
+    def recorded_join(thread: threading.Thread, timeout: Optional[float] = None) -> None:
+        events.append("join")
+        original_join(thread, timeout)
+
+    monkeypatch.setattr(threading.Thread, "join", recorded_join)
+    listeners.stop()
+    monkeypatch.undo()
+
+    assert events.count("asked") == 3
+    first_join = events.index("join")
+    assert all(event != "asked" for event in events[first_join:]), events  # all asked before the first wait

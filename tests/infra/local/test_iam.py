@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.local.iam import Policy, Principal, Request, UnsupportedPolicy, allowed
+from infra.local.iam import Policy, Principal, Request, UnsupportedPolicy, allowed, decide
 
 ROLE = Principal("AWS", "arn:aws:iam::123456789012:role/signer")
 CLOUDFRONT = Principal("Service", "cloudfront.amazonaws.com")
@@ -88,14 +88,53 @@ def test_any_allowing_statement_of_any_policy_is_enough() -> None:
 
 
 @pytest.mark.parametrize("statement", [
-    {"Effect": "Deny", "Action": "s3:*", "Resource": "*"},
+    {"Effect": "Audit", "Action": "s3:*", "Resource": "*"},
     {"Effect": "Allow", "NotAction": "s3:PutObject", "Resource": "*"},
     {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::x/*"},
     {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringLike": {"k": "v*"}}},
     {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}/*"},
     {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Principal": {"Federated": "x"}},
     {"Effect": "Allow", "Action": "s3:GetObject"},
-], ids=["deny", "not-action", "not-resource", "string-like", "policy-variable", "federated", "no-resource"])
+], ids=["other-effect", "not-action", "not-resource", "string-like", "policy-variable", "federated", "no-resource"])
 def test_what_the_evaluator_does_not_implement_is_refused_not_ignored(statement: dict) -> None:
     with pytest.raises(UnsupportedPolicy):
         policy(statement)
+
+
+def test_an_explicit_deny_overrides_every_allow() -> None:
+    allow = policy(read())
+    deny = policy({"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::bucket.one/private/*",
+                   "Principal": "*"})
+    request = Request("s3:GetObject", "arn:aws:s3:::bucket.one/private/k", ROLE)
+
+    assert decide([allow, deny], request) == "explicit-deny"
+    assert not allowed([allow, deny], request)
+    assert allowed([allow, deny], Request("s3:GetObject", "arn:aws:s3:::bucket.one/public/k", ROLE))
+    assert decide([deny], Request("s3:GetObject", "arn:aws:s3:::bucket.one/public/k", ROLE)) == "implicit-deny"
+
+
+@pytest.mark.parametrize("context, denied", [
+    ({}, True),  # no aws:SourceVpce in the request: StringNotEquals matches, the Deny applies
+    ({"aws:SourceVpce": "vpce-0other"}, True),
+    ({"aws:SourceVpce": "vpce-0company"}, False),
+], ids=["no-endpoint", "other-endpoint", "company-endpoint"])
+def test_a_deny_on_requests_not_from_the_companys_vpc_endpoint(context: dict, denied: bool) -> None:
+    company_only = policy(read(Principal="*"), {
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::bucket.one/*",
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0company"}}})
+
+    decision = decide([company_only], Request("s3:GetObject", "arn:aws:s3:::bucket.one/k", ROLE, context))
+
+    assert (decision == "explicit-deny") is denied
+
+
+@pytest.mark.parametrize("principal, matches", [
+    ("arn:aws:iam::123456789012:root", True),
+    ("123456789012", True),
+    ("arn:aws:iam::210987654321:root", False),
+], ids=["root-arn", "account-id", "other-account"])
+def test_the_root_account_principal_stands_for_every_principal_of_the_account(principal: str, matches: bool) -> None:
+    mrap_policy = policy(read(Principal={"AWS": principal}))
+
+    assert allowed([mrap_policy], Request("s3:GetObject", "arn:aws:s3:::bucket.one/k", ROLE)) is matches
+    assert not allowed([mrap_policy], Request("s3:GetObject", "arn:aws:s3:::bucket.one/k", CLOUDFRONT))

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from infra.local.invoker import REPO_ROOT
+from infra.local.function.invoker import REPO_ROOT
 from infra.local.soak import _schedule, classify
 
 CRASH_PAGE = (b"<H1>503 ERROR</H1>\nThe Lambda function associated with the CloudFront distribution is invalid or "

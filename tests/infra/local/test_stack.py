@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
 import signal
 import socket
@@ -17,21 +18,22 @@ import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, List
+from typing import List
 from urllib.parse import quote
 
 import pytest
 
 from infra.aws.error_pages import ERROR_PAGE
-from infra.local.cloudfront import Invoked
-from infra.local.cloudfront_rules import response_ttl
-from infra.local.events import ViewerRequest, forwarded_query, new_request_id, origin_request_event
-from infra.local.invoker import REPO_ROOT, AwsCredentials, FunctionInvoker
-from infra.local.mrap import Received
+from infra.local.cloudfront.distribution import Invoked
+from infra.local.cloudfront.events import ViewerRequest, forwarded_query, new_request_id, origin_request_event
+from infra.local.cloudfront.rules import response_ttl
+from infra.local.cloudfront.settings import DEFAULT_SETTINGS, TEMPLATE_FILE, load_settings, settings_from_template
+from infra.local.function.invoker import REPO_ROOT, AwsCredentials, FunctionInvoker
 from infra.local.regions import Routing
+from infra.local.s3.mrap import Received
 from infra.local.samples import AWKWARD_KEYS, PROBE_KEY, sample_objects
-from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import DEFAULT_SETTINGS, TEMPLATE_FILE, load_settings, settings_from_template
+from infra.local.stack import LocalStack
+from tests.conftest import StartStack
 from tests.curl import CurlResponse, curl
 
 MRAP_HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
@@ -41,12 +43,9 @@ FUNCTION_TIMEOUT_S = 2.0
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack(start_stack: StartStack) -> LocalStack:
     # The project's settings with the cache off, so that every request reaches the origin unless a test turns it on.
-    settings = replace(load_settings(), default_ttl=0)
-    running = LocalStack(StackOptions(settings=settings, function_timeout_s=FUNCTION_TIMEOUT_S)).start()
-    yield running
-    running.stop()
+    return start_stack(default_ttl=0, function_timeout_s=FUNCTION_TIMEOUT_S)
 
 
 def get(local: LocalStack, path: str, *options: str, region: str = "eu-west-2") -> CurlResponse:
@@ -247,13 +246,16 @@ def test_a_forced_503_from_the_mrap_fails_over_to_the_secondary_bucket(local: Lo
 @pytest.mark.parametrize("code, fails_over", [(404, False), (403, True)])
 def test_a_key_missing_from_the_chosen_bucket_fails_over_only_when_403_is_a_failover_code(
         local: LocalStack, code: int, fails_over: bool) -> None:
-    # Not replicated: only the failover Region's bucket has it, and the MRAP routes London to London, whose bucket
-    # answers 403 AccessDenied (the role has no s3:ListBucket), so 404 in the criteria never fires.
-    local.buckets.put("us-east-2", "only-in-ohio.txt", b"from the failover bucket")
+    # Not replicated: only the failover Region's bucket has it, and the MRAP routes a viewer near the other Region
+    # to that Region, whose bucket answers 403 AccessDenied (the role has no s3:ListBucket), so 404 in the criteria
+    # never fires.
+    failover = local.options.failover_region
+    other = next(region for region in local.options.regions if region != failover)
+    local.buckets.put(failover, "only-in-the-failover-bucket.txt", b"from the failover bucket")
     assert local.cloudfront is not None
     local.cloudfront.settings = replace(local.settings, failover_codes=local.settings.failover_codes | {code})
 
-    response = get(local, "/only-in-ohio.txt", region="eu-west-2")
+    response = get(local, "/only-in-the-failover-bucket.txt", region=other)
 
     assert (received(local)[0].status, received(local)[0].error_code) == (403, "AccessDenied")
     if fails_over:
@@ -294,17 +296,19 @@ def test_a_missing_object_is_s3s_403_access_denied_without_list_bucket(local: Lo
 
 
 @pytest.mark.parametrize(
-    ("fault", "status"),
-    [("raise", 503), ("timeout", 503), ("exit", 503), ("garbage", 502)],
+    ("fault", "status", "x_cache"),
+    [("raise", 503, "LambdaExecutionError"), ("timeout", 503, "LambdaExecutionError"),
+     ("exit", 503, "LambdaExecutionError"), ("garbage", 502, "LambdaValidationError")],
 )
-def test_a_function_fault_is_a_5xx_and_nothing_reaches_the_mrap(local: LocalStack, fault: str, status: int) -> None:
+def test_a_function_fault_is_a_5xx_and_nothing_reaches_the_mrap(local: LocalStack, fault: str, status: int,
+                                                                 x_cache: str) -> None:
     for invoker in local.invokers.values():
         invoker.fault = fault
 
     response = get(local, "/images/red.png")
 
     assert response.status == status
-    assert response.header("x-cache") == "Error from cloudfront"
+    assert response.header("x-cache") == f"{x_cache} from cloudfront"
     assert received(local) == []
     # The worker comes back (a cold start) once the fault is gone.
     local.invokers["eu-west-2"].fault = None
@@ -578,20 +582,26 @@ def test_a_zip_runs_isolated_from_site_packages(tmp_path: Path) -> None:
 # --- make demo ----------------------------------------------------------------------------------------------------
 
 
-def test_the_demo_serves_both_regions_until_interrupted_and_stops_cleanly() -> None:
+@pytest.mark.parametrize("ctrl_c_reaches", ["the-demo", "its-process-group"])
+def test_the_demo_serves_both_regions_until_interrupted_and_stops_cleanly(ctrl_c_reaches: str) -> None:
+    # A terminal's Ctrl-C signals the whole foreground process group: the demo and every process it started.
     demo = subprocess.Popen([sys.executable, "-m", "infra.local.demo", "--count", "1"], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert demo.stdout is not None
     lines: List[str] = []
     for line in demo.stdout:  # until it says it is up (or it exits)
         lines.append(line)
         if "serving until Ctrl-C" in line:
             break
-    demo.send_signal(signal.SIGINT)
+    if ctrl_c_reaches == "the-demo":
+        demo.send_signal(signal.SIGINT)
+    else:
+        os.killpg(demo.pid, signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
     output = "".join(lines) + rest
 
     assert demo.returncode == 0, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
     assert re.search(r"eu-west-2: signature verified [1-9]", output), output
     assert re.search(r"us-east-2: signature verified [1-9]", output), output
     assert "\nPASS\n" in output and output.rstrip().endswith("stopped")

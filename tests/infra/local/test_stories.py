@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from infra.local.invoker import REPO_ROOT
+from infra.local.function.invoker import REPO_ROOT
 
 
 def test_the_brownfield_story_and_the_latency_table() -> None:

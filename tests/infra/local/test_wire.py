@@ -6,8 +6,8 @@ import time
 
 from botocore.credentials import Credentials
 
-from infra.local.s3verifier import Credentials as VerifierCredentials
-from infra.local.s3verifier import S3Verifier
+from infra.local.s3.verifier import Credentials as VerifierCredentials
+from infra.local.s3.verifier import S3Verifier
 from infra.local.wire import ConnectionPool, send, signed_s3_headers
 from tests.infra.local.helpers import RecordingOrigin
 

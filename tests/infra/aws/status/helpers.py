@@ -512,7 +512,7 @@ class SigningKey:
 
 
 def signing_key(directory: Path) -> SigningKey:
-    from infra.local.signed_requests import local_public_key_id
+    from infra.local.cloudfront.signed_requests import local_public_key_id
     from signedlinks.keys import generate_key_pair
 
     files = generate_key_pair(directory / "cloudfront-signing-key", "ecdsa")
@@ -522,7 +522,7 @@ def signing_key(directory: Path) -> SigningKey:
 def signed_url_settings(key: SigningKey) -> Any:
     """The template's distribution with `key` in key slot 1, so the default behaviour requires signed URLs; no cache
     and no custom error responses, so each answer's own body reaches the checks."""
-    from infra.local.template import load_settings
+    from infra.local.cloudfront.settings import load_settings
 
     return dataclasses.replace(load_settings(parameters={"SignedUrlPublicKey1": key.public_pem}), default_ttl=0,
                                error_responses=())

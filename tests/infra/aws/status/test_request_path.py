@@ -16,9 +16,9 @@ import pytest
 from infra.aws.status.checklist import FAIL, PASS, SKIP, Check
 from infra.aws.status.request_path import request_path_checks
 from infra.aws.status.signing import url_signer
-from infra.local.invoker import FunctionInvoker
+from infra.local.cloudfront.settings import load_settings
+from infra.local.function.invoker import FunctionInvoker
 from infra.local.stack import LocalStack, StackOptions, new_credentials
-from infra.local.template import load_settings
 from tests.infra.aws.status.helpers import HttpServer, SigningKey, check, signed_url_settings, signing_key
 
 
@@ -191,7 +191,7 @@ def test_with_the_error_pages_the_check_says_the_body_was_replaced() -> None:
 @pytest.fixture(scope="module")
 def signed() -> Iterator[Tuple[LocalStack, SigningKey]]:
     """The local stack with a key in the template's key slot 1: its CloudFront stand-in checks signed URLs as
-    CloudFront does (infra/local/signed_requests.py, written apart from the link signer)."""
+    CloudFront does (infra/local/cloudfront/signed_requests.py, written apart from the link signer)."""
     with tempfile.TemporaryDirectory() as directory:
         key = signing_key(Path(directory))
         running = LocalStack(StackOptions(settings=signed_url_settings(key), function_timeout_s=2.0)).start()

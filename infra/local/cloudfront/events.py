@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote_plus
 
-from .template import DistributionSettings, OriginSettings
+from infra.local.cloudfront.settings import DistributionSettings, OriginSettings
 
 __all__ = [
     "ViewerRequest",
@@ -22,6 +22,8 @@ __all__ = [
     "new_request_id",
     "new_via",
     "forwarded_query",
+    "parameter_name",
+    "cache_key_query",
     "origin_request_event",
 ]
 
@@ -60,11 +62,25 @@ def new_via() -> str:
     return f"2.0 {secrets.token_hex(16)}.cloudfront.net (CloudFront)"
 
 
+def parameter_name(pair: str) -> str:
+    """A query parameter's name as CloudFront compares it with a policy's names: decoded, case-sensitive. The one
+    rule for both the cache key and what is forwarded, so that `?version%49d=x` is keyed as what it forwards
+    (`versionId`)."""
+    return unquote_plus(pair.split("=", 1)[0])
+
+
 def forwarded_query(query: str, names: Sequence[str]) -> str:
-    """The viewer's query string keeping only whitelisted names (compared decoded, case-sensitively, as CloudFront
-    does), each pair byte-for-byte as the viewer sent it and in the viewer's order."""
-    kept = [pair for pair in query.split("&") if pair and unquote_plus(pair.split("=", 1)[0]) in names]
+    """The viewer's query string keeping only whitelisted names (`parameter_name`), each pair byte-for-byte as the
+    viewer sent it and in the viewer's order."""
+    kept = [pair for pair in query.split("&") if pair and parameter_name(pair) in names]
     return "&".join(kept)
+
+
+def cache_key_query(query: str, names: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
+    """The query's part of the cache key: each pair whose name (`parameter_name`) the cache policy lists, as
+    (name, value as sent), in a fixed order."""
+    return tuple(sorted((parameter_name(pair), pair.partition("=")[2])
+                        for pair in query.split("&") if pair and parameter_name(pair) in names))
 
 
 def _accept_encoding(viewer: ViewerRequest) -> str:

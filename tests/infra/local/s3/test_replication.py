@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
-from infra.local.buckets import BucketServers
-from infra.local.replication import Replication, Rule, deciding_rule, rules_for
+from infra.local.s3.buckets import BucketServers
+from infra.local.s3.replication import Replication, Rule, deciding_rule, rules_for
 from infra.local.samples import PROBE_KEY, sample_objects
 
 LONDON, OHIO = "eu-west-2", "us-east-2"

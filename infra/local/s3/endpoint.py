@@ -10,17 +10,18 @@ stand-in it listens on one port per POP location, so that the modelled delay is 
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence, Tuple
 
-from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
-
-from .access import Access
-from .buckets import BucketServers, access_denied, error_headers
-from .httpserver import ListenedStandIn, RequestHandler
-from .iam import Principal
-from .latency import NetworkModel
+from infra.local.httpserver import ListenedStandIn, RequestHandler
+from infra.local.iam import Principal
+from infra.local.latency import NetworkModel
+from infra.local.s3.access import Access
+from infra.local.s3.buckets import BucketServers
+from infra.local.s3.reads import access_denied, error_code, error_headers
+from infra.local.s3.verifier import Credentials, S3Refusal, S3Verifier
 
 __all__ = ["Caller", "BucketEndpoint", "BucketReceived"]
 
@@ -90,8 +91,10 @@ class BucketEndpoint(ListenedStandIn):
         except S3Refusal as refusal:
             self._record(pop, method, target, refusal.status, refusal.code)
             return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
-        status, response_headers, body = self._buckets.serve(self.region, method, target, headers, self._timeout_s)
-        self._record(pop, method, target, status, "AccessDenied" if status == 403 else None)
+        status, response_headers, body = self._buckets.serve(
+            self.region, method, target, headers, self._timeout_s,
+            functools.partial(self._access.may_decrypt, caller.principal))
+        self._record(pop, method, target, status, error_code(status, body))
         return status, response_headers, body
 
     def _record(self, pop: str, method: str, target: str, status: int, code: Optional[str]) -> None:

@@ -1,4 +1,4 @@
-"""Tests for the independent verifier in infra/local/s3verifier.
+"""Tests for the independent verifier in infra/local/s3/verifier.
 
 Three references keep it honest: the aws-c-auth SigV4A vectors (tests/vectors/v4a), botocore's S3 SigV4 signer and
 awscrt's SigV4A signer. The verifier itself uses none of them.
@@ -19,10 +19,10 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotocoreCredentials
 
-from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier, VerifiedRequest, sigv4a
-from infra.local.s3verifier.s3 import region_set_covers
+from infra.local.s3.verifier import Credentials, S3Refusal, S3Verifier, VerifiedRequest, sigv4a
+from infra.local.s3.verifier.s3 import region_set_covers
 
-VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "v4a"
+VECTORS = Path(__file__).resolve().parents[3] / "vectors" / "v4a"
 CASES = sorted(p.name for p in VECTORS.iterdir() if p.is_dir())
 # Every case applies; a skip here must say why.
 SKIPPED_CASES: dict[str, str] = {}

@@ -19,6 +19,10 @@ __all__ = [
     "DISALLOWED_PREFIXES",
     "MAX_URL_BYTES",
     "MAX_REQUEST_BYTES",
+    "MAX_HEADER_BYTES",
+    "CACHED_ERROR_CODES",
+    "DEFAULT_ERROR_CACHING_TTL",
+    "error_ttl",
     "WireRequest",
     "validate_returned_request",
     "wire_request",
@@ -58,6 +62,15 @@ DISALLOWED_PREFIXES = ("x-accel-", "x-amz-cf-", "x-amzn-", "x-edge-")
 # CloudFront quotas: "Maximum length of a URL" and "of a request, including headers and query strings".
 MAX_URL_BYTES = 8192
 MAX_REQUEST_BYTES = 20480
+# A viewer's request headers, in all: over it CloudFront answers 413 before any function runs.
+MAX_HEADER_BYTES = 20480
+# "HTTP 4xx and 5xx status codes that CloudFront caches" (416 is never cached, whatever the settings say).
+CACHED_ERROR_CODES = frozenset({400, 403, 404, 405, 414, 500, 501, 502, 503, 504})
+# "CloudFront caches error responses for a default duration of 10 seconds."
+DEFAULT_ERROR_CACHING_TTL = 10
+# "If the origin adds a Cache-Control: no-store, no-cache or private directive for error codes 404, 410, 414 or
+# 501, CloudFront doesn't cache the error response"; for every other code those directives are ignored.
+_UNCACHED_WHEN_TOLD = frozenset({404, 410, 414, 501})
 
 
 @dataclass(frozen=True)
@@ -149,12 +162,22 @@ def wire_request(event: Mapping[str, Any], returned: Mapping[str, Any]) -> WireR
 _DIRECTIVE = re.compile(r"([a-z-]+)\s*(?:=\s*\"?(\d+)\"?)?")
 
 
-def response_ttl(response_headers: Sequence[Tuple[str, str]], default_ttl: int, min_ttl: int, max_ttl: int,
+def error_ttl(status: int, response_headers: Sequence[Tuple[str, str]], min_ttl: Optional[int], max_ttl: int,
               now: float) -> int:
-    """Seconds CloudFront keeps a response, from the origin's headers and the cache policy's TTLs:
-    - `Cache-Control: s-maxage` (shared caches first), else `max-age`, else `Expires`, clamped to [min_ttl, max_ttl];
-    - `no-cache`, `no-store` or `private`: not cached (0) unless min_ttl is above 0, then min_ttl;
-    - none of these: default_ttl (also clamped, as the policy's TTLs must be ordered anyway)."""
+    """Seconds CloudFront caches an origin's error response ("Control how long CloudFront caches errors"): the
+    greater of the error's ErrorCachingMinTTL (10 s when the distribution sets none) and the origin's max-age,
+    s-maxage or Expires (at most max_ttl); 0 for a status CloudFront does not cache."""
+    if status not in CACHED_ERROR_CODES:
+        return 0
+    directives, expires = _cache_headers(response_headers)
+    if status in _UNCACHED_WHEN_TOLD and directives.keys() & {"no-cache", "no-store", "private"}:
+        return 0
+    floor = DEFAULT_ERROR_CACHING_TTL if min_ttl is None else min_ttl
+    told = _told_seconds(directives, expires, now)
+    return int(max(floor, min(told, max_ttl) if told is not None else 0))
+
+
+def _cache_headers(response_headers: Sequence[Tuple[str, str]]) -> Tuple[Dict[str, Optional[int]], Optional[str]]:
     directives: Dict[str, Optional[int]] = {}
     expires: Optional[str] = None
     for name, value in response_headers:
@@ -164,8 +187,11 @@ def response_ttl(response_headers: Sequence[Tuple[str, str]], default_ttl: int, 
                 directives[match.group(1)] = int(match.group(2)) if match.group(2) else None
         elif lowered == "expires":
             expires = value
-    if directives.keys() & {"no-cache", "no-store", "private"}:
-        return min_ttl
+    return directives, expires
+
+
+def _told_seconds(directives: Mapping[str, Optional[int]], expires: Optional[str], now: float) -> Optional[float]:
+    """What the origin said: `s-maxage` (shared caches first), else `max-age`, else `Expires`; None: nothing."""
     seconds: Optional[float] = directives.get("s-maxage")
     if seconds is None:
         seconds = directives.get("max-age")
@@ -174,6 +200,19 @@ def response_ttl(response_headers: Sequence[Tuple[str, str]], default_ttl: int, 
             seconds = email.utils.parsedate_to_datetime(expires).timestamp() - now
         except (TypeError, ValueError):
             seconds = 0  # an unreadable Expires means "already expired" (RFC 9111, 5.3)
+    return seconds
+
+
+def response_ttl(response_headers: Sequence[Tuple[str, str]], default_ttl: int, min_ttl: int, max_ttl: int,
+              now: float) -> int:
+    """Seconds CloudFront keeps a response, from the origin's headers and the cache policy's TTLs:
+    - `Cache-Control: s-maxage` (shared caches first), else `max-age`, else `Expires`, clamped to [min_ttl, max_ttl];
+    - `no-cache`, `no-store` or `private`: not cached (0) unless min_ttl is above 0, then min_ttl;
+    - none of these: default_ttl (also clamped, as the policy's TTLs must be ordered anyway)."""
+    directives, expires = _cache_headers(response_headers)
+    if directives.keys() & {"no-cache", "no-store", "private"}:
+        return min_ttl
+    seconds = _told_seconds(directives, expires, now)
     if seconds is None:
         seconds = default_ttl
     return int(min(max(seconds, min_ttl), max_ttl))

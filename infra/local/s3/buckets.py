@@ -10,11 +10,9 @@ moto's server answers unauthenticated requests with 403 (bucket ACLs), so reques
 Authorization header; it does not check the signature itself.
 
 Version ids: moto gives every write its own version id, while S3 replication keeps the source's. Every write goes
-through this class, which keeps a ledger (`VersionLedger`) of what each Region's bucket holds: the version id S3
-would show (the id given where the object was first written) and moto's id for that copy. `serve()` is the
-bucket as S3 answers a reader: a `versionId` is translated to moto's id on the way in and `x-amz-version-id` back
-on the way out, and a missing key or version is S3's 403 AccessDenied (no reader here has s3:ListBucket, so S3
-does not say whether the key exists).
+through this class, which records it in a `versions.VersionLedger`. `serve()` is the bucket as S3 answers a
+reader: S3's checks before the object is looked up and its answers by error code (`s3_reads`), a `versionId`
+translated to moto's id on the way in and `x-amz-version-id` back on the way out.
 """
 from __future__ import annotations
 
@@ -24,20 +22,25 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
-from urllib.parse import quote, unquote
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import quote, unquote, urlencode
 
 import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from infra.local.s3verifier import S3Refusal
+from infra.local.s3.reads import (
+    error_headers,
+    kept_request_headers,
+    reader_answer,
+    refusal_before_reading,
+    refusal_for_version,
+)
+from infra.local.s3.versions import VersionLedger
+from infra.local.samples import PROBE_KEY, probe_body, sample_objects
+from infra.local.wire import HOP_BY_HOP, send, signed_s3_headers
 
-from .samples import PROBE_KEY, probe_body, sample_objects
-from .wire import HOP_BY_HOP, send, signed_s3_headers
-
-__all__ = ["RegionalBucket", "BucketServers", "BACKEND_CREDENTIALS", "StoredVersion", "VersionLedger",
-           "access_denied"]
+__all__ = ["RegionalBucket", "BucketServers", "BACKEND_CREDENTIALS"]
 
 # Credentials the stand-ins use towards moto (its accounts accept any key); not the function's credentials.
 BACKEND_CREDENTIALS = Credentials("AKIAMOTOBACKEND00000", "moto-backend-secret")
@@ -59,59 +62,6 @@ class RegionalBucket:
     def virtual_host(self) -> str:
         """The bucket's Regional domain name, as a CloudFront S3 origin names it."""
         return f"{self.bucket}.s3.{self.region}.amazonaws.com"
-
-
-@dataclass(frozen=True)
-class StoredVersion:
-    """One version of one key in one Region's bucket, in write order (`sequence`)."""
-
-    sequence: int
-    region: str
-    key: str
-    version_id: str  # as S3 shows it: the id given where the version was first written
-    moto_id: str  # moto's id for this Region's copy
-    delete_marker: bool
-    replica_of: Optional[str] = None  # source Region when replication (or a backfill) wrote it
-
-
-class VersionLedger:
-    """What each Region's bucket holds, in write order, and the version-id translation in both directions."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._versions: List[StoredVersion] = []
-        self._to_moto: Dict[Tuple[str, str], str] = {}
-        self._to_s3: Dict[Tuple[str, str], str] = {}
-
-    def record(self, region: str, key: str, version_id: Optional[str], moto_id: str, delete_marker: bool = False,
-               replica_of: Optional[str] = None) -> StoredVersion:
-        with self._lock:
-            stored = StoredVersion(len(self._versions) + 1, region, key, version_id or moto_id, moto_id,
-                                   delete_marker, replica_of)
-            self._versions.append(stored)
-            self._to_moto[(region, stored.version_id)] = moto_id
-            self._to_s3[(region, moto_id)] = stored.version_id
-            return stored
-
-    def to_moto(self, region: str, version_id: str) -> str:
-        with self._lock:
-            return self._to_moto.get((region, version_id), version_id)
-
-    def to_s3(self, region: str, moto_id: str) -> str:
-        with self._lock:
-            return self._to_s3.get((region, moto_id), moto_id)
-
-    def versions(self, region: Optional[str] = None) -> List[StoredVersion]:
-        with self._lock:
-            return [v for v in self._versions if region is None or v.region == region]
-
-    def holds(self, region: str, version_id: str) -> bool:
-        with self._lock:
-            return (region, version_id) in self._to_moto
-
-
-def access_denied() -> S3Refusal:
-    return S3Refusal(403, "AccessDenied", "Access Denied")
 
 
 # Client authentication headers: replaced by the stand-in's own signature towards moto.
@@ -200,14 +150,25 @@ class BucketServers:
 
     def put(self, region: str, key: str, body: bytes, cache_control: Optional[str] = None,
             content_type: Optional[str] = None, version_id: Optional[str] = None,
-            replica_of: Optional[str] = None) -> str:
+            replica_of: Optional[str] = None, content_encoding: Optional[str] = None,
+            metadata: Optional[Mapping[str, str]] = None, tags: Optional[Mapping[str, str]] = None,
+            storage_class: str = "STANDARD", kms_key_id: Optional[str] = None) -> str:
         """Write one object to one Region only (replication is `replication.Replication`); returns its version id
-        as S3 shows it: `version_id` when given (a replica keeps its source's), else the one moto gave."""
-        extra = {"CacheControl": cache_control} if cache_control else {}
-        if content_type:
-            extra["ContentType"] = content_type
+        as S3 shows it: `version_id` when given (a replica keeps its source's), else the one moto gave. An SSE-KMS
+        object's key is kept in the ledger only (moto has no KMS of its own here); S3's check of kms:Decrypt is
+        the MRAP's and the endpoint's (`access.Access.may_decrypt`)."""
+        extra: Dict[str, object] = {"StorageClass": storage_class}
+        for name, value in (("CacheControl", cache_control), ("ContentType", content_type),
+                            ("ContentEncoding", content_encoding)):
+            if value:
+                extra[name] = value
+        if metadata:
+            extra["Metadata"] = dict(metadata)
+        if tags:
+            extra["Tagging"] = urlencode(dict(tags))
         response = self.client(region).put_object(Bucket=self.buckets[region].bucket, Key=key, Body=body, **extra)
-        return self.ledger.record(region, key, version_id, str(response["VersionId"]), replica_of=replica_of).version_id
+        return self.ledger.record(region, key, version_id, str(response["VersionId"]), replica_of=replica_of,
+                                  storage_class=storage_class, kms_key_id=kms_key_id).version_id
 
     def delete(self, region: str, key: str, version_id: Optional[str] = None, replica_of: Optional[str] = None) -> str:
         """A simple DELETE on a versioned bucket: a new delete marker; returns its version id as S3 shows it."""
@@ -215,45 +176,47 @@ class BucketServers:
         return self.ledger.record(region, key, version_id, str(response["VersionId"]), delete_marker=True,
                                   replica_of=replica_of).version_id
 
-    def read_version(self, region: str, key: str, version_id: str) -> Tuple[bytes, Dict[str, str]]:
-        """One stored version's bytes and the headers a copy keeps (Content-Type, Cache-Control)."""
-        response = self.client(region).get_object(Bucket=self.buckets[region].bucket, Key=key,
-                                                  VersionId=self.ledger.to_moto(region, version_id))
-        kept = {name: response[field] for name, field in (("content_type", "ContentType"),
-                                                          ("cache_control", "CacheControl")) if response.get(field)}
+    def read_version(self, region: str, key: str, version_id: str) -> Tuple[bytes, Dict[str, Any]]:
+        """One stored version's bytes and what a replica keeps: its system metadata (Content-Type, Cache-Control,
+        Content-Encoding), user metadata, tags, storage class and encryption key ("Replication copies object
+        metadata and tags", S3 User Guide, "What does Amazon S3 replicate?")."""
+        client, bucket = self.client(region), self.buckets[region].bucket
+        moto_id = self.ledger.to_moto(region, version_id)
+        response = client.get_object(Bucket=bucket, Key=key, VersionId=moto_id)
+        kept: Dict[str, Any] = {name: response[field] for name, field in (
+            ("content_type", "ContentType"), ("cache_control", "CacheControl"),
+            ("content_encoding", "ContentEncoding"), ("metadata", "Metadata")) if response.get(field)}
+        tags = client.get_object_tagging(Bucket=bucket, Key=key, VersionId=moto_id).get("TagSet") or []
+        if tags:
+            kept["tags"] = {tag["Key"]: tag["Value"] for tag in tags}
+        stored = self.ledger.find(region, key, version_id)
+        if stored is not None and stored.kms_key_id:
+            kept["kms_key_id"] = stored.kms_key_id
         return response["Body"].read(), kept
 
     def serve(
-        self, region: str, method: str, target: str, headers: Sequence[Tuple[str, str]], timeout_s: float = 30.0
+        self, region: str, method: str, target: str, headers: Sequence[Tuple[str, str]], timeout_s: float = 30.0,
+        may_decrypt: Callable[[str], bool] = lambda key_arn: True,
     ) -> Tuple[int, List[Tuple[str, str]], bytes]:
         """An authorised request for `target` (path and query as on the wire) answered by the Region's bucket as
-        S3 would answer a reader without s3:ListBucket; `headers` lose the client's authentication."""
+        S3 would answer a reader without s3:ListBucket; `headers` lose the client's authentication.
+        `may_decrypt(key ARN)`: whether the reader may use an SSE-KMS object's key."""
         bucket = self.buckets[region]
         path, _, query = target.partition("?")
+        refusal = (refusal_before_reading(path, query)
+                   or refusal_for_version(self.ledger, region, path, query, may_decrypt))
+        if refusal is not None:
+            return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
         moto_target = f"/{bucket.bucket}{path}"
         if query:
             moto_target += "?" + "&".join(self._moto_pair(region, pair) for pair in query.split("&"))
         moto_host = f"{bucket.host}:{bucket.port}"
-        kept = [(n, v) for n, v in headers if n.lower() not in _CLIENT_AUTH and n.lower() not in HOP_BY_HOP
-                and n.lower() not in ("host", "x-amz-cf-id")]
+        kept = [(n, v) for n, v in kept_request_headers(headers) if n.lower() not in _CLIENT_AUTH
+                and n.lower() not in HOP_BY_HOP and n.lower() not in ("host", "x-amz-cf-id")]
         signed = signed_s3_headers(method, moto_host, moto_target, kept, bucket.region, BACKEND_CREDENTIALS)
         status, _reason, response_headers, body = send((bucket.host, bucket.port), method, moto_target, signed,
                                                        timeout_s)
-        if status == 404:
-            refusal = access_denied()
-            return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
-        cleaned: List[Tuple[str, str]] = []
-        for name, value in response_headers:
-            lower = name.lower()
-            if lower in HOP_BY_HOP or lower in ("date", "access-control-allow-origin"):
-                continue
-            if lower == "server":
-                value = "AmazonS3"
-            elif lower == "x-amz-version-id":
-                value = self.ledger.to_s3(region, value)
-            cleaned.append((name, value))
-        return status, cleaned, body
-
+        return reader_answer(region, method, path, query, status, response_headers, body, self.ledger)
 
     def _moto_pair(self, region: str, pair: str) -> str:
         name, equals, value = pair.partition("=")
@@ -262,14 +225,10 @@ class BucketServers:
         return f"versionId={quote(self.ledger.to_moto(region, unquote(value)), safe='')}"
 
 
-def error_headers(refusal: S3Refusal) -> List[Tuple[str, str]]:
-    return [("Content-Type", "application/xml"), ("x-amz-request-id", refusal.request_id), ("Server", "AmazonS3")]
-
-
 def _start_process() -> subprocess.Popen:
-    from .invoker import REPO_ROOT
+    from infra.local.function.invoker import REPO_ROOT
 
-    return subprocess.Popen([sys.executable, "-m", "infra.local.s3_process"], cwd=REPO_ROOT, stdin=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "infra.local.s3.server"], cwd=REPO_ROOT, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
 
 

@@ -11,16 +11,22 @@ import base64
 import json
 import time
 from dataclasses import replace
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from infra.local.signed_requests import SIGNING_QUERY_PARAMETERS, Refusal, check_signed_request
-from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import load_settings
+from infra.local.cloudfront.settings import load_settings
+from infra.local.cloudfront.signed_requests import (
+    SIGNING_QUERY_PARAMETERS,
+    Refusal,
+    check_signed_request,
+    resource_matches,
+)
+from infra.local.stack import LocalStack
 from signedlinks import LinkSigner
+from tests.conftest import StartStack
 from tests.curl import CurlResponse, curl
 
 NOW = 1_796_000_000
@@ -187,6 +193,49 @@ def test_a_custom_policy_resource_with_wildcards(resource: Optional[str], path: 
     assert (check(target) is None) is accepted
 
 
+@pytest.mark.parametrize("resource, url, accepted", [
+    (f"https://{HOST}/signed/*.bin", f"https://{HOST}/signed/a.bin", True),
+    (f"https://{HOST}/signed/*.bin", f"https://{HOST}/signed/plain.txt?v=.bin", False),
+    (f"https://{HOST}/signed/*", f"https://{HOST}/signed/a.bin?v=1", True),
+    (f"https://{HOST}/signed/a.bin", f"https://{HOST}/signed/a.bin?v=1", False),
+    (f"https://{HOST}/signed/a.bin?v=*", f"https://{HOST}/signed/a.bin?v=1", True),
+    ("http://*bar/plain.bin", "http://example.com/foo/bar/plain.bin", False),
+    ("http://*bar/plain.bin", "http://foobar/plain.bin", True),
+    ("http*://*/plain.bin", "https://d1.cloudfront.net/plain.bin", True),
+    ("*", "https://anything/at/all?x=1", True),
+], ids=["in-path", "star-not-into-query", "trailing-star-covers-query", "no-query-in-resource",
+        "query-wildcard", "domain-star-stays-in-domain", "domain-star", "protocol-star", "star-alone"])
+def test_a_wildcard_matches_within_one_section_of_the_url(resource: str, url: str, accepted: bool) -> None:
+    scheme, rest = url.split("://", 1)
+    host, _, target = rest.partition("/")
+    path, _, own_query = ("/" + target).partition("?")
+    policy = json.dumps({"Statement": [{"Resource": resource,
+                                        "Condition": {"DateLessThan": {"AWS:EpochTime": NOW + 60}}}]}).encode()
+    signed = (f"{path}?{own_query + '&' if own_query else ''}Policy={_b64(policy)}"
+              f"&Signature={_signature(KEY_A, policy)}&Key-Pair-Id=KAAAAAAAAAAAAA")
+
+    refusal = check_signed_request(TRUSTED, scheme, host, signed, (), "192.0.2.10", NOW)
+
+    assert (refusal is None) is accepted
+    assert resource_matches(resource, url) is accepted
+
+
+def test_hash_algorithm_alone_does_not_make_a_signed_url() -> None:
+    condition = {"DateLessThan": {"AWS:EpochTime": NOW + 60}}
+    policy = json.dumps({"Statement": [{"Resource": f"https://{HOST}/images/*", "Condition": condition}]}).encode()
+    cookies = (f"CloudFront-Policy={_b64(policy)}; CloudFront-Signature={_signature(KEY_A, policy, sha256=True)}; "
+               "CloudFront-Key-Pair-Id=KAAAAAAAAAAAAA",)
+
+    assert check("/images/a.png?Hash-Algorithm=SHA256", cookies) is None
+
+
+@pytest.mark.parametrize("expires, expected", [
+    (2 ** 63 - 1, None), (2 ** 63, "MalformedPolicy"), (10 ** 19, "MalformedPolicy"), (10 ** 20, "MalformedPolicy"),
+], ids=["largest-64-bit", "one-over", "nineteen-digits-over", "twenty-digits"])
+def test_expires_must_fit_a_64_bit_epoch_time(expires: int, expected: Optional[str]) -> None:
+    assert code(check(canned_target(expires=expires))) == expected
+
+
 def test_a_custom_policy_is_checked_over_its_bytes_white_space_and_all() -> None:
     condition = {"DateLessThan": {"AWS:EpochTime": NOW + 60}, "DateGreaterThan": {"AWS:EpochTime": NOW - 60}}
 
@@ -228,12 +277,10 @@ def test_signed_cookies_are_read_when_the_url_has_no_signature() -> None:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack(start_stack: StartStack) -> LocalStack:
     # Key A in slot 1 as a deployment would have it; the cache off so that each request reaches the origin.
     settings = replace(load_settings(parameters={"SignedUrlPublicKey1": _public_pem(KEY_A)}), default_ttl=0)
-    running = LocalStack(StackOptions(settings=settings, function_timeout_s=2.0)).start()
-    yield running
-    running.stop()
+    return start_stack(settings=settings, function_timeout_s=2.0)
 
 
 def signer(local: LocalStack, key: Any = KEY_A, key_id: Optional[str] = None, **options: Any) -> LinkSigner:

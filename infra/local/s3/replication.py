@@ -7,7 +7,11 @@ for a key and a destination the enabled-or-not rule with the highest priority wh
 
 What is modelled, as S3 does it (S3 User Guide, "Replicating objects"):
 - only writes made after the rules exist are replicated, each after `lag_s` (0: before the write returns);
-- a replica keeps the source's version id (see `buckets.VersionLedger`), bytes, Content-Type and Cache-Control;
+- a replica keeps the source's version id (see `versions.VersionLedger`), bytes, system metadata (Content-Type,
+  Cache-Control, Content-Encoding: a pre-gzipped object stays gzipped), user metadata, tags and storage class;
+- SSE-KMS objects are not replicated unless the rule opts in ("By default, Amazon S3 doesn't replicate objects
+  that are stored at rest using server-side encryption with AWS KMS keys": `SourceSelectionCriteria.
+  SseKmsEncryptedObjects`), and objects in S3 Glacier Flexible Retrieval or Deep Archive never are;
 - a replica is not replicated again (no replica modification sync);
 - a simple DELETE's delete marker is replicated only when the rule has `DeleteMarkerReplication` enabled; a DELETE
   of a specific version is never replicated;
@@ -17,7 +21,7 @@ What is modelled, as S3 does it (S3 User Guide, "Replicating objects"):
 
 Not modelled: replication failures (every copy succeeds), Replication Time Control, metrics, the order of versions
 when a backfill copies an older version after a live write of a newer one (S3 keeps the source's order; moto keeps
-write order), object tags, ACLs, encryption, object lock, Last-Modified of replicas.
+write order), ACLs, the replica's encryption key (`ReplicaKmsKeyID`), object lock, Last-Modified of replicas.
 """
 from __future__ import annotations
 
@@ -26,14 +30,17 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 from infra.aws.buckets import replication_configuration
 from infra.aws.regions import Bucket
+from infra.local.s3.buckets import BucketServers
+from infra.local.s3.versions import ARCHIVE_CLASSES, StoredVersion
 
-from .buckets import BucketServers, StoredVersion
+__all__ = ["Rule", "rules_for", "deciding_rule", "Replication", "BackfillJob", "JobStatus"]
 
-__all__ = ["Rule", "rules_for", "deciding_rule", "Replication", "BackfillJob"]
+# The values of DescribeJob's Job.Status a backfill goes through.
+JobStatus = Literal["New", "Active", "Complete"]
 
 # The role the deploy tooling creates; S3 assumes it to replicate. Only its name matters here.
 _ROLE_ARN = "arn:aws:iam::123456789012:role/mrap-edge-replication"
@@ -47,6 +54,7 @@ class Rule:
     prefix: str
     delete_markers: bool
     destination: str  # Region
+    sse_kms: bool = False  # SourceSelectionCriteria.SseKmsEncryptedObjects enabled: SSE-KMS objects replicate
 
 
 def rules_for(buckets: BucketServers, source_region: str) -> List[Rule]:
@@ -63,6 +71,8 @@ def rules_for(buckets: BucketServers, source_region: str) -> List[Rule]:
             prefix=(rule.get("Filter") or {}).get("Prefix", ""),
             delete_markers=(rule.get("DeleteMarkerReplication") or {}).get("Status") == "Enabled",
             destination=by_arn[rule["Destination"]["Bucket"]],
+            sse_kms=((rule.get("SourceSelectionCriteria") or {}).get("SseKmsEncryptedObjects") or {})
+            .get("Status") == "Enabled",
         )
         for rule in configuration["Rules"]
     ]
@@ -139,7 +149,9 @@ class Replication:
         if version.replica_of is not None or destination == version.region:
             return False
         rule = deciding_rule(self.rules[version.region], version.key, destination)
-        if rule is None:
+        if rule is None or version.storage_class in ARCHIVE_CLASSES:
+            return False
+        if version.kms_key_id is not None and not rule.sse_kms:
             return False
         return rule.delete_markers if version.delete_marker else True
 
@@ -162,7 +174,7 @@ class Replication:
             else:
                 body, kept = self.buckets.read_version(version.region, version.key, version.version_id)
                 self.buckets.put(destination, version.key, body, version_id=version.version_id,
-                                 replica_of=version.region, **kept)
+                                 replica_of=version.region, storage_class=version.storage_class, **kept)
             with self._copy_lock:
                 self._replicated[task] = version.region
         finally:
@@ -235,7 +247,7 @@ class BackfillJob:
         self.job_id = f"local-backfill-{next(self._ids):04d}"
         self.source = source
         self.destinations = destinations
-        self.status = "New"  # New -> Active -> Complete (values of DescribeJob's Job.Status)
+        self.status: JobStatus = "New"  # New -> Active -> Complete
         self.total = len(manifest)
         self.succeeded = 0
         self.failed = 0

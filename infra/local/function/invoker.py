@@ -7,9 +7,14 @@ starts another execution environment when every existing one is busy: an invocat
 start), else, at the pool's limit, waits for one to be free. An environment whose invocation times out or crashes
 is discarded, as Lambda discards it; the other environments keep serving.
 
-Where the pool differs from Lambda: Lambda's limit is the account's concurrency (1,000 per Region by default) and
-an invocation over it is throttled; here the limit is what this machine can hold (each environment is a Python
-process) and an invocation over it waits. Environments are not reclaimed when idle.
+Two limits: the function's concurrency (`concurrency`, Lambda's 1,000 per Region by default): an invocation over it
+is throttled at once, as Lambda throttles it (CloudFront answers 503 LambdaLimitExceeded); and what this machine can
+hold (`max_workers` processes): an invocation over that, but within the concurrency, waits for an environment.
+Environments are not reclaimed when idle.
+
+Each environment runs with the function's timeout and memory (`timeout_s`, `memory_mb`: the template's `Timeout`
+and `MemorySize`); memory is the process's address-space limit, so a function that allocates past it fails as an
+out-of-memory function fails on Lambda.
 
 The code comes from the source tree or from a deployment zip. A zip is extracted to a temporary directory and run
 with `python -I -S`: only the standard library and the zip's contents are importable, as on Lambda.
@@ -20,6 +25,7 @@ import collections
 import json
 import os
 import queue
+import resource
 import shutil
 import subprocess
 import sys
@@ -29,14 +35,16 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Literal, Optional, Tuple
 
-__all__ = ["AwsCredentials", "Invocation", "FunctionInvoker", "FAULTS", "REPO_ROOT"]
+__all__ = ["AwsCredentials", "Invocation", "Outcome", "FunctionInvoker", "FAULTS", "REPO_ROOT",
+           "ACCOUNT_CONCURRENCY"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("worker.py")
 HANDLER = "edge.handler.lambda_handler"
-FAULTS = ("raise", "timeout", "garbage", "exit", "corrupt-signature")
+Fault = Literal["raise", "timeout", "garbage", "exit", "corrupt-signature"]
+FAULTS: Tuple[Fault, ...] = ("raise", "timeout", "garbage", "exit", "corrupt-signature")
 START_TIMEOUT_S = 60.0
 # Execution environments per edge location, at most. Lambda runs up to the account's concurrency (1,000 per Region
 # by default); here each one is a process (about 20 MB, a cold start of about 200 ms of CPU). The function takes
@@ -44,6 +52,11 @@ START_TIMEOUT_S = 60.0
 # has more than 4 invocations in flight; a bigger pool only adds cold starts on a small machine. StackOptions and
 # `--function-workers` change it.
 DEFAULT_MAX_WORKERS = 4
+# "Concurrent executions: 1,000" per Region, the default account quota Lambda@Edge counts against (Lambda quotas).
+ACCOUNT_CONCURRENCY = 1000
+# "ok"; "error": the function raised, or failed to start; "timeout"; "crash": the process died; "throttled": over
+# the function's concurrency, not run.
+Outcome = Literal["ok", "error", "timeout", "crash", "throttled"]
 
 @dataclass(frozen=True)
 class AwsCredentials:
@@ -57,7 +70,7 @@ class AwsCredentials:
 
 @dataclass(frozen=True)
 class Invocation:
-    outcome: str  # "ok", "error" (the function raised, or failed to start), "timeout", "crash" (the process died)
+    outcome: Outcome
     result: Any = None
     error: str = ""
     ms: float = 0.0  # time inside the function as the worker measured it (wall clock for timeouts and crashes)
@@ -72,9 +85,10 @@ _TIMED_OUT = object()  # no reply in time; None on the reply queue means the wor
 class _Worker:
     """One execution environment: a worker process, its protocol pipes and its stderr."""
 
-    def __init__(self, number: int, command: List[str], env: Dict[str, str],
-                 stderr_tail: Deque[str], log: Optional[Callable[[str], None]]) -> None:
+    def __init__(self, number: int, command: List[str], env: Dict[str, str], stderr_tail: Deque[str],
+                 log: Optional[Callable[[str], None]], memory_mb: Optional[int] = None) -> None:
         self.number = number
+        self._memory_mb = memory_mb
         self._command = command
         self._env = env
         self._stderr_tail = stderr_tail
@@ -97,7 +111,7 @@ class _Worker:
         """Start the process and import the handler; returns the init (cold start) time in ms."""
         self._process = subprocess.Popen(
             self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self._env,
-            text=True, encoding="utf-8", bufsize=1,
+            text=True, encoding="utf-8", bufsize=1, preexec_fn=self._limit_memory,
         )
         threading.Thread(target=self._read_stdout, args=(self._process, self._replies), daemon=True).start()
         threading.Thread(target=self._read_stderr, args=(self._process,), daemon=True).start()
@@ -111,6 +125,11 @@ class _Worker:
         self.init_ms = float(ready.get("init_ms", (time.perf_counter() - started) * 1000))
         self.init_logs = tuple(ready.get("logs") or ())
         return self.init_ms
+
+    def _limit_memory(self) -> None:  # runs in the child, before the worker starts
+        if self._memory_mb is not None:
+            limit = self._memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     def kill(self) -> None:
         process, self._process = self._process, None
@@ -210,17 +229,23 @@ class FunctionInvoker:
         timeout_s: float = 30.0,
         log: Optional[Callable[[str], None]] = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        memory_mb: Optional[int] = None,
+        concurrency: int = ACCOUNT_CONCURRENCY,
     ) -> None:
-        if max_workers < 1:
-            raise ValueError(f"unable to run the function: max_workers must be at least 1, not {max_workers}")
+        if max_workers < 1 or concurrency < 1:
+            raise ValueError(f"unable to run the function: max_workers and concurrency must be at least 1, not "
+                             f"{max_workers} and {concurrency}")
         self.credentials = credentials
         self.region = region
         self.zip_path = Path(zip_path) if zip_path else None
         self.timeout_s = timeout_s
         self.max_workers = max_workers
+        self.memory_mb = memory_mb
+        self.concurrency = concurrency
+        self._in_flight = 0
         # Injected into invocations while set (tests, the demo and the soak set it): every `fault_every`-th
         # invocation gets it, so a fault can hit some invocations among many.
-        self.fault: Optional[str] = None
+        self.fault: Optional[Fault] = None
         self.fault_every = 1
         self.stderr_tail: Deque[str] = collections.deque(maxlen=200)
         self.workers_started = 0
@@ -255,7 +280,7 @@ class FunctionInvoker:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_LAMBDA_FUNCTION_NAME": "us-east-1.mrap-edge",
             "AWS_LAMBDA_FUNCTION_VERSION": "1",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb or 128),
             "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
         }
@@ -268,7 +293,7 @@ class FunctionInvoker:
         with self._pool:
             self.workers_started += 1
             number = self.workers_started
-        worker = _Worker(number, self._command(), self._environment(), self.stderr_tail, self._log)
+        worker = _Worker(number, self._command(), self._environment(), self.stderr_tail, self._log, self.memory_mb)
         init_ms = worker.start()
         with self._pool:
             self._all[number] = worker
@@ -370,11 +395,19 @@ class FunctionInvoker:
         fault = fault or self._fault_for_next()
         if fault is not None and fault not in FAULTS:
             raise ValueError(f"unable to inject fault: {fault!r} (known: {', '.join(FAULTS)})")
+        with self._pool:
+            if self._in_flight >= self.concurrency:
+                return Invocation("throttled", error="Rate Exceeded.")
+            self._in_flight += 1
         try:
-            worker = self._acquire()
-        except RuntimeError as error:  # the new environment could not start: Lambda's init error
-            return Invocation("error", error=str(error))
-        try:
-            return worker.invoke(event, fault, self.timeout_s)
+            try:
+                worker = self._acquire()
+            except RuntimeError as error:  # the new environment could not start: Lambda's init error
+                return Invocation("error", error=str(error))
+            try:
+                return worker.invoke(event, fault, self.timeout_s)
+            finally:
+                self._release(worker)
         finally:
-            self._release(worker)
+            with self._pool:
+                self._in_flight -= 1

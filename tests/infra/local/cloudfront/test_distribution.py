@@ -6,18 +6,17 @@ import http.client
 import threading
 import time
 import tracemalloc
-from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import List, Tuple
 
 import pytest
 
-from infra.local.buckets import BACKEND_CREDENTIALS, RegionalBucket
-from infra.local.s3verifier import Credentials as VerifierCredentials
-from infra.local.s3verifier import S3Verifier
+from infra.local.s3.buckets import BACKEND_CREDENTIALS, RegionalBucket
+from infra.local.s3.verifier import Credentials as VerifierCredentials
+from infra.local.s3.verifier import S3Verifier
 from infra.local.samples import sample_objects
-from infra.local.stack import LocalStack, StackOptions
-from infra.local.template import load_settings
+from infra.local.stack import LocalStack
+from tests.conftest import StartStack
 from tests.curl import curl
 from tests.infra.local.helpers import RecordingOrigin
 
@@ -27,12 +26,8 @@ REPEATED = ["-H", "Access-Control-Request-Headers: x-one", "-H", "Access-Control
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    settings = replace(load_settings(), default_ttl=0)
-    running = LocalStack(StackOptions(settings=settings, function_timeout_s=3.0, function_workers=4,
-                                      record_limit=RECORD_LIMIT)).start()
-    yield running
-    running.stop()
+def stack(start_stack: StartStack) -> LocalStack:
+    return start_stack(default_ttl=0, function_timeout_s=3.0, function_workers=4, record_limit=RECORD_LIMIT)
 
 
 def _values(headers: List[Tuple[str, str]], name: str) -> List[str]:

@@ -8,9 +8,9 @@ from typing import Any, Dict
 
 import pytest
 
-from infra.local.access import CLOUDFRONT, Access, StackIdentities, object_key, s3_action
+from infra.local.cloudformation import TEMPLATE_FILE, DeployedNames
 from infra.local.iam import Principal
-from infra.local.template import TEMPLATE_FILE, DeployedNames, access_policies
+from infra.local.s3.access import CLOUDFRONT, Access, StackIdentities, access_policies, object_key, s3_action
 
 IDENTITIES = StackIdentities(mrap_alias="mfzwi23gnjvgw.mrap", bucket_names=("london-bucket", "ohio-bucket"))
 REGIONS = ("eu-west-2", "us-east-2")

@@ -1,6 +1,6 @@
 """The S3 Multi-Region Access Point stand-in: accepts only what S3 would, routes to the nearest Region's bucket.
 
-Every request is checked by the independent verifier (`infra.local.s3verifier`, shared with the tests, no awscrt):
+Every request is checked by the independent verifier (`infra.local.s3.verifier`, shared with the tests, no awscrt):
 SigV4A, every x-amz-* header signed, X-Amz-Region-Set covering the Region it is routed to, X-Amz-Date within
 15 minutes, Host = the MRAP alias. Then S3's authorisation: the action (s3:GetObject, or s3:GetObjectVersion with
 a versionId) must be allowed by the template's role policy and MRAP policy (`access.Access.through_mrap`). A
@@ -18,18 +18,19 @@ port per client Region, and the CloudFront stand-in at a POP connects to its own
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from infra.local.s3verifier import Credentials, S3Refusal, S3Verifier
-
-from .access import Access
-from .buckets import BucketServers, access_denied, error_headers
-from .httpserver import ListenedStandIn, RequestHandler
-from .iam import Principal
-from .latency import NetworkModel
-from .regions import RoutingState
+from infra.local.httpserver import ListenedStandIn, RequestHandler
+from infra.local.iam import Principal
+from infra.local.latency import NetworkModel
+from infra.local.regions import RoutingState
+from infra.local.s3.access import Access
+from infra.local.s3.buckets import BucketServers
+from infra.local.s3.reads import access_denied, error_code, error_headers
+from infra.local.s3.verifier import Credentials, S3Refusal, S3Verifier
 
 __all__ = ["Received", "MrapStandIn"]
 
@@ -124,10 +125,12 @@ class MrapStandIn(ListenedStandIn):
         except S3Refusal as refusal:
             return self._refuse(client_region, method, target, headers, region, refusal)
         bucket = self.buckets[region]
+        may_decrypt: Callable[[str], bool] = _any_key
         if self.access is not None:
             principal = self.principals.get(verified.access_key_id)
-            if principal is None or not self.access.through_mrap(principal, method, target):
+            if principal is None or not self.access.through_mrap(principal, method, target, bucket.bucket):
                 return self._refuse(client_region, method, target, headers, region, access_denied(), verified=True)
+            may_decrypt = functools.partial(self.access.may_decrypt, principal)
         if self.forced_status is not None:
             code, message = _FORCED.get(self.forced_status, ("InternalError", "Forced failure."))
             refusal = S3Refusal(self.forced_status, code, message)
@@ -135,9 +138,9 @@ class MrapStandIn(ListenedStandIn):
                          refusal.code, verified.algorithm)
             return refusal.status, error_headers(refusal), refusal.to_xml()
         status, response_headers, response_body = self.servers.serve(region, method, target, headers,
-                                                                      self._timeout_s)
+                                                                      self._timeout_s, may_decrypt)
         self._record(client_region, method, target, headers, region, bucket.bucket, True, status,
-                     "AccessDenied" if status == 403 else None, verified.algorithm)
+                     error_code(status, response_body), verified.algorithm)
         return status, response_headers, response_body
 
     def _refuse(
@@ -164,3 +167,7 @@ class MrapStandIn(ListenedStandIn):
                     counts.denied += error_code == "AccessDenied"
                 else:
                     counts.refused += 1
+
+
+def _any_key(key_arn: str) -> bool:
+    return True  # no authorisation step: every key may be used

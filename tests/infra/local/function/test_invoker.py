@@ -10,7 +10,7 @@ from typing import List
 
 import pytest
 
-from infra.local.invoker import Invocation
+from infra.local.function.invoker import Invocation
 from tests.infra.local.helpers import zip_invoker
 
 # Answers a generated 200 naming its process, after sleeping for the event's "sleep" seconds.
@@ -142,3 +142,41 @@ def test_a_function_that_cannot_start_is_an_error_for_the_invocation(tmp_path: P
     assert invocation.outcome == "error"
     assert "missing dependency" in invocation.error
     assert invoker.size == 0
+
+
+# Allocates the event's "mb" megabytes, then answers 200.
+ALLOCATOR = (
+    "def lambda_handler(event, context):\n"
+    "    block = bytearray(event['mb'] * 1024 * 1024)\n"
+    "    return {'status': '200', 'body': str(len(block))}\n"
+)
+
+
+def test_the_function_runs_within_its_memory_size(tmp_path: Path) -> None:
+    invoker = zip_invoker(tmp_path, ALLOCATOR, timeout_s=10, memory_mb=128)
+    try:
+        within = invoker.invoke({"mb": 16})
+        over = invoker.invoke({"mb": 256})
+    finally:
+        invoker.stop()
+
+    assert within.outcome == "ok"
+    assert over.outcome in ("error", "crash") and "MemoryError" in over.error + "".join(over.logs), over
+
+
+def test_an_invocation_over_the_functions_concurrency_is_throttled_not_queued(tmp_path: Path) -> None:
+    invoker = zip_invoker(tmp_path, SLEEPER, timeout_s=10, max_workers=2, concurrency=1)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(invoker.invoke, {"sleep": 1.0})
+            while invoker.busy == 0:
+                time.sleep(0.005)
+            started = time.monotonic()
+            second = pool.submit(invoker.invoke, {}).result()
+            waited = time.monotonic() - started
+        assert first.result().outcome == "ok"
+    finally:
+        invoker.stop()
+
+    assert (second.outcome, second.error) == ("throttled", "Rate Exceeded.")
+    assert waited < 0.5  # answered at once, not after the first invocation

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from infra.local.signed_requests import local_public_key_id
-from infra.local.template import TEMPLATE_FILE, load_settings, settings_from_template
+from infra.local.cloudfront.settings import TEMPLATE_FILE, load_settings, settings_from_template
+from infra.local.cloudfront.signed_requests import local_public_key_id
 
 EC_PUBLIC = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
     serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
