@@ -24,7 +24,7 @@ than the sampled ones fails to replicate (a FAILED task in the job's report) and
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set
 
 from botocore.exceptions import ClientError
@@ -45,7 +45,7 @@ __all__ = [
     "with_kms",
     "kms_gaps",
     "replication_role_statements",
-    "batch_role_statements",
+    "batch_role_kms_statements",
     "function_key_arns",
     "cloudfront_key_statement",
     "cloudfront_key_problems",
@@ -56,6 +56,7 @@ KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 # HeadObject calls per bucket: enough to find the keys a bucket's objects commonly use, bounded for a large bucket.
 SAMPLE_SIZE = 50
 CLOUDFRONT_KEY_SID = "AllowCloudFrontServicePrincipalSSE-KMS"
+_DENIED = ("403", "AccessDenied", "Forbidden")
 _OPT_IN = {"SseKmsEncryptedObjects": {"Status": "Enabled"}}
 
 
@@ -70,6 +71,7 @@ class BucketEncryption:
     kms_objects: int = 0
     sse_c_objects: int = 0
     object_keys: FrozenSet[str] = frozenset()  # SSEKMSKeyId of the sampled SSE-KMS objects (key ARNs)
+    unsampled: str = ""  # why the objects could not be sampled (the caller may not read them), or ""
 
     @property
     def uses_kms(self) -> bool:
@@ -122,30 +124,30 @@ def read_encryption(clients: ClientFactory, bucket: Bucket, sample: int = SAMPLE
     if rule is None:
         return BucketEncryption(bucket)
     default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+    found = BucketEncryption(bucket, default_algorithm=str(default.get("SSEAlgorithm", "")),
+                             default_key=str(default.get("KMSMasterKeyID", "")),
+                             bucket_key=bool(rule.get("BucketKeyEnabled")))
     try:
         listed = s3.list_objects_v2(Bucket=bucket.name, MaxKeys=sample).get("Contents", [])
+        heads = [_head(s3, bucket.name, str(item["Key"])) for item in listed]
     except ClientError as error:
-        raise refusal(f"list the objects of {bucket.name}", error, "the caller needs s3:ListBucket") from None
-    kms_objects = sse_c = 0
-    keys: Set[str] = set()
-    for item in listed:
-        try:
-            head = s3.head_object(Bucket=bucket.name, Key=item["Key"])
-        except ClientError as error:
-            # A HEAD without the customer's key is refused with 400 for an SSE-C object (HeadObject, "SSE-C").
-            if error_code(error) in ("400", "BadRequest", "InvalidRequest"):
-                sse_c += 1
-                continue
-            raise refusal(f"read the encryption of s3://{bucket.name}/{item['Key']}", error,
-                          "the caller needs s3:GetObject") from None
-        if head.get("ServerSideEncryption") in KMS_ALGORITHMS:
-            kms_objects += 1
-            if head.get("SSEKMSKeyId"):
-                keys.add(str(head["SSEKMSKeyId"]))
-    return BucketEncryption(bucket, default_algorithm=str(default.get("SSEAlgorithm", "")),
-                            default_key=str(default.get("KMSMasterKeyID", "")),
-                            bucket_key=bool(rule.get("BucketKeyEnabled")), sampled=len(listed),
-                            kms_objects=kms_objects, sse_c_objects=sse_c, object_keys=frozenset(keys))
+        if error_code(error) in _DENIED:  # e.g. a bucket policy admitting only the company's network
+            return replace(found, unsampled=f"{error_code(error)} for the caller")
+        raise refusal(f"sample the objects of {bucket.name}", error,
+                      "the caller needs s3:ListBucket and s3:GetObject") from None
+    kms = [h for h in heads if h and h.get("ServerSideEncryption") in KMS_ALGORITHMS]
+    return replace(found, sampled=len(listed), kms_objects=len(kms), sse_c_objects=sum(1 for h in heads if h is None),
+                   object_keys=frozenset(str(h["SSEKMSKeyId"]) for h in kms if h.get("SSEKMSKeyId")))
+
+
+def _head(s3: Any, bucket: str, key: str) -> Optional[Dict[str, Any]]:
+    """HeadObject's answer; None for an SSE-C object, which a HEAD without the customer's key gets 400 for."""
+    try:
+        return dict(s3.head_object(Bucket=bucket, Key=key))
+    except ClientError as error:
+        if error_code(error) in ("400", "BadRequest", "InvalidRequest"):
+            return None
+        raise
 
 
 def _describe_key(clients: ClientFactory, region: str, key: str) -> Dict[str, Any]:
@@ -259,13 +261,18 @@ def replication_role_statements(plan: Optional[KmsPlan], buckets: Sequence[Bucke
     return statements
 
 
-def batch_role_statements(plan: Optional[KmsPlan], sources: Sequence[Bucket]) -> List[Dict[str, Any]]:
-    """For the Batch Replication role: the manifest and report it writes into an SSE-KMS source are encrypted with
-    the bucket's key, and read back (kms:GenerateDataKey, kms:Decrypt)."""
-    if plan is None or not plan.active:
+def batch_role_kms_statements(clients: ClientFactory, sources: Sequence[Bucket]) -> List[Dict[str, Any]]:
+    """For the Batch Replication role: the manifest and the report it writes into a source whose default encryption
+    is SSE-KMS are encrypted with that key and read back (kms:GenerateDataKey, kms:Decrypt). Reads the defaults."""
+    keys = set()
+    for bucket in sources:
+        rule = _default_encryption(clients("s3", bucket.region), bucket) or {}
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if default.get("SSEAlgorithm") in KMS_ALGORITHMS and default.get("KMSMasterKeyID"):
+            keys.add(str(_describe_key(clients, bucket.region, str(default["KMSMasterKeyID"]))["Arn"]))
+    if not keys:
         return []
-    keys = sorted({plan.replica_keys[b.region] for b in sources if b.region in plan.replica_keys})
-    return [{"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": keys}] if keys else []
+    return [{"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": sorted(keys)}]
 
 
 def function_key_arns(plan: Optional[KmsPlan]) -> List[str]:

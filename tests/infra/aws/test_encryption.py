@@ -110,7 +110,7 @@ def test_the_replication_role_decrypts_at_the_source_and_encrypts_at_the_destina
     assert encrypt_ohio["Action"] == ["kms:Encrypt"] and encrypt_ohio["Resource"] == [ohio_key]
     assert encrypt_ohio["Condition"]["StringLike"]["kms:ViaService"] == "s3.us-east-2.amazonaws.com"
     assert encrypt_london["Resource"] == [london_key] and decrypt_ohio["Resource"] == [ohio_key]
-    assert encryption.batch_role_statements(plan, [LONDON_B])[0]["Resource"] == [london_key]
+    assert encryption.batch_role_kms_statements(aws, [LONDON_B, OHIO_B])[0]["Resource"] == [london_key]
 
 
 def test_a_backfill_whose_rules_leave_sse_kms_objects_out_is_not_complete(aws: Clients) -> None:
