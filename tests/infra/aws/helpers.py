@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import boto3
 from botocore.stub import ANY, Stubber
@@ -39,6 +39,9 @@ TEST_TEMPLATE = {
     },
 }
 STUBBED_SERVICES = ("cloudfront", "s3control", "wafv2")
+# Every AWS call the tools made in this test session, (service, operation, the parameters that choose the IAM action):
+# recorded by tests/infra/aws/conftest.py, checked against the deployer's policy by test_permissions.py.
+TOOL_CALLS: Set[Tuple[str, str, str]] = set()
 
 
 class Clients:
