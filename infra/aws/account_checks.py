@@ -73,7 +73,24 @@ def before_deploy(clients: ClientFactory, options: Any, account: str, say: Say) 
                 "its default encryption is known")
     if facts.kms.active and not options.create_buckets:
         _check_their_rules(clients, facts, buckets)
+    _check_aws_managed_keys(facts, options, say)
     return facts
+
+
+def _check_aws_managed_keys(facts: AccountFacts, options: Any, say: Say) -> None:
+    """CloudFront can never decrypt under an AWS managed key (aws/s3): its key policy cannot be changed. Native mode
+    reads every bucket through CloudFront: refuse. The function's mode reads only the failover bucket so: warn."""
+    read_by_cloudfront = list(options.buckets) if options.native else list(options.buckets)[:1]
+    managed = [(b.name, k) for b in read_by_cloudfront for k in sorted(facts.kms.stored_keys.get(b.name, ()))
+               if k in facts.kms.aws_managed]
+    if not managed:
+        return
+    listed = ", ".join(f"{name} ({key})" for name, key in managed)
+    if options.native:
+        raise ToolError(f"unable to use native mode: objects of {listed} are under an AWS managed key, whose policy "
+                        "cannot let CloudFront decrypt; use a customer managed key, or deploy without --native")
+    say(f"warning: objects of {listed} are under an AWS managed key: CloudFront's failover reads of them will be "
+        "refused (its key policy cannot let CloudFront decrypt); the function's reads through the MRAP work")
 
 
 def stack_parameters(facts: AccountFacts) -> Dict[str, str]:

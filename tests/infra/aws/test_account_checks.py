@@ -6,9 +6,13 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from infra.aws import adopted_role, teardown
+import pytest
 
-from .helpers import (ACCOUNT, DIST_ID, LONDON, MRAP_ARN, OHIO, Clients, ReadOnly, expect_create_job,
+from infra.aws import account_checks, adopted_role, deploy, teardown
+from infra.aws.clients import ToolError
+from infra.aws.regions import parse_buckets
+
+from .helpers import (ACCOUNT, BUCKETS, DIST_ID, LONDON, MRAP_ARN, OHIO, Clients, ReadOnly, expect_create_job,
                       expect_get_routes, expect_list_jobs, expect_report, make_bucket, rules_of, run_deploy)
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -149,3 +153,35 @@ def test_their_own_rules_must_opt_in_to_sse_kms_objects(aws: Clients, package: P
                             f"us-east-2={aws('kms', 'us-east-2').create_key()['KeyMetadata']['Arn']}")
     assert code == 1
     assert said[-1].startswith("unable to use buckets whose replication leaves SSE-KMS objects out: rule everything")
+
+
+def test_the_dry_run_counts_versions_archived_objects_and_warns_about_lifecycle(aws: Clients, package: Path,
+                                                                               template: Path) -> None:
+    make_bucket(aws, LONDON, "eu-west-2", objects=2)
+    s3 = aws("s3", "eu-west-2")
+    s3.put_object(Bucket=LONDON, Key="images/0000.jpg", Body=b"newer")  # a second version of one image
+    s3.put_object(Bucket=LONDON, Key="old/2015.jpg", Body=b"z", StorageClass="DEEP_ARCHIVE")
+    s3.put_bucket_lifecycle_configuration(Bucket=LONDON, LifecycleConfiguration={"Rules": [
+        {"ID": "archive-after-a-year", "Status": "Enabled", "Filter": {"Prefix": ""},
+         "Transitions": [{"Days": 365, "StorageClass": "GLACIER"}]}]})
+    expect_list_jobs(aws, regions=["eu-west-2", "us-east-2"])
+    code, said = run_deploy(ReadOnly(aws), package, template, "--create-buckets", "--dry-run")
+    assert code == 0, said
+    assert any(line.startswith(f"backfill {LONDON} -> {OHIO}: 3 version(s) to copy (3 current object(s)")
+               for line in said), said
+    assert any("1 archived version(s) (1 in Glacier Deep Archive" in line for line in said), said
+    assert any("archive-after-a-year" in line and "suspending them" in line for line in said), said
+
+
+def test_native_mode_refuses_objects_under_an_aws_managed_key(aws: Clients, package: Path, template: Path) -> None:
+    make_bucket(aws, LONDON, "eu-west-2", objects=1)
+    make_bucket(aws, OHIO, "us-east-2")
+    facts = account_checks.AccountFacts()
+    facts.kms.stored_keys = {LONDON: {"arn:aws:kms:eu-west-2:123456789012:key/aws-s3"}}
+    facts.kms.aws_managed = {"arn:aws:kms:eu-west-2:123456789012:key/aws-s3"}
+    options = deploy.DeployOptions(buckets=parse_buckets(BUCKETS), native=True)
+    with pytest.raises(ToolError, match="unable to use native mode: objects of .* AWS managed key"):
+        account_checks._check_aws_managed_keys(facts, options, print)
+    said: List[str] = []
+    account_checks._check_aws_managed_keys(facts, deploy.DeployOptions(buckets=options.buckets), said.append)
+    assert said[0].startswith("warning: objects of") and "failover reads" in said[0]
