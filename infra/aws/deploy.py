@@ -18,8 +18,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..packaging import file_sha256
-from . import account_checks, adopted_role, backfill, edge_services, encryption, error_pages, object_survey, preflight
-from . import replication, routes, stack
+from . import account_checks, adopted_role, backfill, domains, edge_services, encryption, error_pages
+from . import object_survey, preflight, replication, routes, stack
 from . import buckets as s3_setup
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .errors import unexpected
@@ -55,6 +55,7 @@ class DeployOptions:
     dry_run: bool = False
     kms_keys: Dict[str, str] = field(default_factory=dict)  # region -> KMS key for SSE-KMS replicas (encryption.py)
     adopt_replication_role: bool = False  # adopted_role.py
+    alternate_domains: domains.DomainOptions = domains.DomainOptions()
 
 
 def code_key(sha256_hex: str) -> str:
@@ -114,6 +115,7 @@ def stack_parameters(options: DeployOptions, code_bucket: Optional[str] = None,
         "NativeMode": "true" if options.native else "false",
         "OriginPath": options.origin_path,
         **options.extra,
+        **(options.alternate_domains.stack_parameters if options.alternate_domains.names else {}),
     }
     if code_bucket is not None and key is not None:
         parameters.update(CodeBucket=code_bucket, CodeKey=key)
@@ -218,6 +220,8 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
            sleep: Callable[[float], None] = time.sleep) -> stack.StackResult:
     _check_options(options)
     preflight.preflight(options, stack_parameters(options), clients, say)
+    if options.alternate_domains.names:
+        domains.check_certificate(clients, options.alternate_domains)
     if options.dry_run:
         say("dry run: reading only; nothing is created, changed, uploaded or started")
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
@@ -239,6 +243,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
         _print_stack_plan(existing, options.stack_name, parameters, say)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in (existing or {}).get("Outputs", [])}
         _set_routes(clients, account, options, outputs.get("MrapArn", ""), backfill_plan, say, sleep)
+        domains.publish_dns(clients, options.alternate_domains, outputs.get("DistributionDomainName", ""), say, True)
         say("dry run: nothing was changed")
         return stack.StackResult(changed=False, outputs=outputs)
     result = stack.deploy_stack(clients, options.stack_name, body, parameters, say, sleep)
@@ -255,6 +260,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
         edge_services.set_log_retention(clients, result.outputs["FunctionName"], options.log_retention_days, say)
     _set_routes(clients, account, options, result.outputs.get("MrapArn", ""), backfill_plan, say, sleep)
     edge_services.report(clients, account, result.outputs, say)
+    domains.publish_dns(clients, options.alternate_domains, result.outputs.get("DistributionDomainName", ""), say)
     say("outputs:")
     for name in sorted(result.outputs):
         say(f"  {name:<24} {result.outputs[name]}")
@@ -298,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--adopt-replication-role", action="store_true",
                         help="with --create-buckets: a bucket that already replicates keeps its role; mrap-edge adds "
                              "its permissions to it as a separate inline policy (teardown removes it)")
+    domains.add_arguments(parser)
     return parser
 
 
@@ -320,6 +327,8 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
             allowed_cidrs=args.allowed_cidrs, code_bucket=args.code_bucket, dry_run=args.dry_run,
             origin_path=args.origin_path, log_retention_days=args.log_retention_days,
             kms_keys=encryption.parse_kms_keys(args.kms_key), adopt_replication_role=args.adopt_replication_role,
+            alternate_domains=domains.DomainOptions.parse(args.alternate_domain_names, args.certificate_arn,
+                                                          args.hosted_zone_id),
         )
         deploy(factory, options, sleep=sleep)
     except ToolError as error:

@@ -81,6 +81,8 @@ TOOL_ACTIONS: Dict[str, Tuple[str, ...]] = {
               "cloudformation:ExecuteChangeSet", "cloudformation:DeleteChangeSet", "cloudformation:DeleteStack"),
     "function": ("lambda:GetFunction", "lambda:ListVersionsByFunction", "lambda:DeleteFunction"),
     "logs": ("logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup", "logs:FilterLogEvents"),
+    "domains": ("acm:DescribeCertificate", "route53:GetHostedZone", "route53:ListResourceRecordSets",
+                "route53:ChangeResourceRecordSets"),
     "reads": ("logs:DescribeLogGroups", "cloudfront:GetDistribution", "cloudfront:ListDistributions",
               "cloudfront:GetCachePolicy", "cloudfront:GetOriginRequestPolicy", "cloudfront:GetOriginAccessControl",
               "cloudfront:ListOriginAccessControls", "cloudfront:DeleteOriginAccessControl", "wafv2:GetWebACL",
@@ -185,6 +187,7 @@ def deployer_policy(stack_name: str = "mrap-edge", function_name: str = "mrap-ed
                    [f"arn:aws:lambda:us-east-1:{account}:function:{function_name}-*"]),
         _statement("TheFunctionsLogGroups", TOOL_ACTIONS["logs"],
                    [f"arn:aws:logs:*:{account}:log-group:/aws/lambda/us-east-1.{function_name}-*"]),
+        _statement("AlternateDomainNamesCertificateAndAliasRecords", TOOL_ACTIONS["domains"], ["*"]),
         _statement("ReadsAndResourcesWithGeneratedNames",
                    [*TOOL_ACTIONS["reads"], *(a for a in _stack_actions()
                                                if a.split(":")[0] in ("cloudfront", "wafv2", "s3")

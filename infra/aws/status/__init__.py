@@ -10,9 +10,10 @@ from typing import Callable, List, Optional
 
 from edge.config import Config
 
+from .. import domains
 from ..clients import ClientFactory
 from . import backfill, distribution, function, mrap, replication, request_path, waf
-from .checklist import AWS_ERRORS, Check, Checklist, refused
+from .checklist import AWS_ERRORS, Check, Checklist, refused, verdict
 from .facts import LockedClients, StackFacts, read_facts
 
 __all__ = ["StatusOptions", "run_status", "run_request_path"]
@@ -63,6 +64,8 @@ def run_status(clients: ClientFactory, options: StatusOptions,
     source = packaged.config_source if packaged else ("native mode: CloudFront forwards to S3" if facts.native
                                                       else "defaults (function unread)")
     checklist.add(distribution.distribution_checks(clients, facts, found, config, source))
+    checklist.add(verdict("domains", f.name, f.ok, f.evidence, f.fix)
+                  for f in domains.domain_findings(clients, found or {}))
     checklist.add(function_checks)
     checklist.add(function.edge_activity_checks(clients, facts))
 
