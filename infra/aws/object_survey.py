@@ -137,8 +137,9 @@ def backfill_lines(clients: ClientFactory, source: Bucket, destinations: Sequenc
     found = survey(clients, source)
     at_least = "at least " if found.truncated else ""
     names = ", ".join(d.name for d in destinations)
+    current = found.current - found.archived_current
     lines = [f"backfill {source.name} -> {names}: {at_least}{found.eligible:,} version(s) to copy "
-             f"({found.current - found.archived_current:,} current object(s), {found.eligible_bytes / _GB:,.2f} GiB; every eligible version is "
+             f"({current:,} current object(s), {found.eligible_bytes / _GB:,.2f} GiB; every eligible version is "
              f"copied, not only current ones), {found.delete_markers:,} delete marker(s); estimated cost "
              f"{at_least}${estimated_cost(found, len(destinations)):,.2f} (S3 Batch Operations $0.25 a job + $1.00 "
              "per million objects, inter-Region transfer $0.02/GB, a PUT per version; us-east-1 list prices)"]
