@@ -103,3 +103,9 @@ def test_the_link_signer_can_be_vendored_alone() -> None:
         assert outside == [], path.name
     signer_imports = {name.split(".")[0] for name in _imported_modules(ROOT / "signedlinks" / "signer.py")}
     assert signer_imports - set(sys.stdlib_module_names) == {"botocore", "cryptography"}
+
+
+def test_the_status_checks_pass_mypy_strict() -> None:
+    # Only the package itself: the modules it imports from infra/aws are checked where they are owned.
+    done = run(str(BIN / "mypy"), "--strict", "--follow-imports=silent", "infra/aws/status")
+    assert done.returncode == 0, done.stdout + done.stderr
