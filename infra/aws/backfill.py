@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import encryption
 from .clients import HOME_REGION, ClientFactory, SessionClients
 from .errors import ToolError, error_code, error_message, refusal, unexpected
 from .regions import Bucket
@@ -239,9 +240,11 @@ def batch_role_policy(sources: Sequence[Bucket]) -> Dict[str, Any]:
 def ensure_batch_role(clients: ClientFactory, account_id: str, stack_name: str, sources: Sequence[Bucket],
                       say: Say, dry_run: bool = False) -> Tuple[str, bool]:
     """The role S3 Batch Operations assumes for the backfill jobs; returns (ARN, created now)."""
+    policy = batch_role_policy(sources)
+    policy["Statement"] += encryption.batch_role_kms_statements(clients, sources)  # manifests in an SSE-KMS source
     return ensure_role(clients, account_id, batch_role_name(stack_name), "batchoperations.s3.amazonaws.com",
                        "S3 Batch Replication of the objects that existed before mrap-edge's replication rules",
-                       "batch-replicate-existing-objects", batch_role_policy(sources), say, dry_run)
+                       "batch-replicate-existing-objects", policy, say, dry_run)
 
 
 def holds_objects(clients: ClientFactory, bucket: Bucket) -> bool:
@@ -423,6 +426,8 @@ def plan_backfill(clients: ClientFactory, account_id: str, stack_name: str, buck
         destinations = pending[source.name]
         if not destinations:
             continue
+        # A job whose rules leave SSE-KMS objects out ends Complete with no failure: never count it (encryption.py).
+        encryption.check_backfill_covers_kms(clients, source, destinations, current_replication(clients, source))
         job = latest.get(source.name)
         if job is not None and job.clean and {d.name for d in destinations} <= set(job.destinations):
             for destination in destinations:

@@ -18,7 +18,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..packaging import file_sha256
-from . import backfill, domains, edge_services, error_pages, preflight, replication, routes, stack
+from . import account_checks, adopted_role, backfill, domains, edge_services, encryption, error_pages
+from . import object_survey, preflight, replication, routes, stack
 from . import buckets as s3_setup
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .errors import unexpected
@@ -52,6 +53,8 @@ class DeployOptions:
     origin_path: str = ""
     log_retention_days: int = 30
     dry_run: bool = False
+    kms_keys: Dict[str, str] = field(default_factory=dict)  # region -> KMS key for SSE-KMS replicas (encryption.py)
+    adopt_replication_role: bool = False  # adopted_role.py
     alternate_domains: domains.DomainOptions = domains.DomainOptions()
 
 
@@ -118,7 +121,8 @@ def stack_parameters(options: DeployOptions, code_bucket: Optional[str] = None,
         parameters.update(CodeBucket=code_bucket, CodeKey=key)
     return parameters
 def _buckets_and_replication(clients: ClientFactory, account: str, options: DeployOptions, code_bucket: str,
-                             say: Say, sleep: Callable[[float], None]) -> Optional[backfill.BackfillPlan]:
+                             say: Say, sleep: Callable[[float], None],
+                             facts: Optional[account_checks.AccountFacts] = None) -> Optional[backfill.BackfillPlan]:
     """The Regional buckets, two-way replication and the backfill of existing objects; the backfill plan, or None
     when the user replicates the buckets themselves (no --create-buckets)."""
     dry = options.dry_run
@@ -137,8 +141,14 @@ def _buckets_and_replication(clients: ClientFactory, account: str, options: Depl
         return None
     for bucket in options.buckets:
         s3_setup.ensure_bucket(clients, bucket, say, versioned=True, dry_run=dry)
-    role_arn = replication.ensure_replication_role(clients, account, options.stack_name, options.buckets, say, dry)
-    replication.put_replication(clients, options.buckets, role_arn, options.rtc, say, dry)
+    kms = facts.kms if facts else None
+    if options.adopt_replication_role:
+        role_arn = adopted_role.adopt_replication_role(clients, options.stack_name, options.buckets,
+                                                       replication.replication_policy(options.buckets, kms), say, dry)
+    else:
+        role_arn = replication.ensure_replication_role(clients, account, options.stack_name, options.buckets, say,
+                                                       dry, kms=kms)
+    replication.put_replication(clients, options.buckets, role_arn, options.rtc, say, dry, kms=kms)
     return _backfill(clients, account, options, code_bucket, say, sleep)
 
 
@@ -159,6 +169,8 @@ def _backfill(clients: ClientFactory, account: str, options: DeployOptions, code
                                                        options.dry_run)
         for source in plan.to_start:
             destinations = plan.pending_destinations(options.buckets, source, record)
+            for line in object_survey.backfill_lines(clients, source, destinations):
+                say(line)
             if options.dry_run:
                 say(f"would start a backfill job (S3 Batch Replication) {source.name} -> "
                     f"{', '.join(d.name for d in destinations)} in {source.region}")
@@ -213,6 +225,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     if options.dry_run:
         say("dry run: reading only; nothing is created, changed, uploaded or started")
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
+    facts = account_checks.before_deploy(clients, options, account, say)  # reads only; refuses before any write
     zip_path = _package(options, say)
     digest = file_sha256(zip_path)
     key = code_key(digest)
@@ -220,9 +233,10 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False, dry_run=options.dry_run)
     s3_setup.upload_code(clients, code_bucket, key, zip_path, say, dry_run=options.dry_run)
 
-    backfill_plan = _buckets_and_replication(clients, account, options, code_bucket, say, sleep)
+    backfill_plan = _buckets_and_replication(clients, account, options, code_bucket, say, sleep, facts)
 
     parameters = stack_parameters(options, code_bucket, key)
+    parameters.update(account_checks.stack_parameters(facts))
     body = options.template.read_text(encoding="utf-8")
     if options.dry_run:
         existing = stack.existing_stack(clients, options.stack_name)
@@ -240,6 +254,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
         # Native mode: CloudFront reads every bucket through the MRAP, so each one needs the read statement.
         for bucket in options.buckets if options.native else options.buckets[:1]:
             s3_setup.allow_failover_reads(clients, bucket, arn, say)
+        account_checks.after_stack(clients, facts, options, arn, say)
     error_pages.ensure_error_page(clients, options.buckets[0], say)
     if result.outputs.get("FunctionName") and options.log_retention_days:
         edge_services.set_log_retention(clients, result.outputs["FunctionName"], options.log_retention_days, say)
@@ -283,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="retention of the function's log group in every enabled Region (0: leave them alone)")
     parser.add_argument("--dry-run", action="store_true",
                         help="read everything and print what would change, up to the change set; write nothing")
+    parser.add_argument("--kms-key", action="append", default=[], metavar="REGION=KEY_ARN",
+                        help="SSE-KMS: the key replicas are written with in REGION (default: the bucket's own SSE-KMS "
+                             "key); repeat per Region")
+    parser.add_argument("--adopt-replication-role", action="store_true",
+                        help="with --create-buckets: a bucket that already replicates keeps its role; mrap-edge adds "
+                             "its permissions to it as a separate inline policy (teardown removes it)")
     domains.add_arguments(parser)
     return parser
 
@@ -305,6 +326,7 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
             timeout=args.timeout, price_class=args.price_class, failover_status_codes=args.failover_status_codes,
             allowed_cidrs=args.allowed_cidrs, code_bucket=args.code_bucket, dry_run=args.dry_run,
             origin_path=args.origin_path, log_retention_days=args.log_retention_days,
+            kms_keys=encryption.parse_kms_keys(args.kms_key), adopt_replication_role=args.adopt_replication_role,
             alternate_domains=domains.DomainOptions.parse(args.alternate_domain_names, args.certificate_arn,
                                                           args.hosted_zone_id),
         )

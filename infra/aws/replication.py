@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
+from . import encryption
 from .clients import HOME_REGION, ClientFactory
 from .errors import ToolError, error_code, refusal
 from .regions import Bucket
@@ -33,6 +34,7 @@ __all__ = [
     "LOCAL_PREFIXES",
     "RULE_ID_PREFIX",
     "replication_role_name",
+    "replication_policy",
     "role_arn_for",
     "ensure_replication_role",
     "our_rules",
@@ -89,6 +91,13 @@ def _replication_policy(buckets: Sequence[Bucket]) -> Dict[str, Any]:
     }
 
 
+def replication_policy(buckets: Sequence[Bucket], kms: Optional[encryption.KmsPlan] = None) -> Dict[str, Any]:
+    """The replication role's permissions, with the SSE-KMS keys when the buckets use them (encryption.py)."""
+    policy = _replication_policy(buckets)
+    policy["Statement"] += encryption.replication_role_statements(kms, buckets)
+    return policy
+
+
 def ensure_role(clients: ClientFactory, account_id: str, name: str, service: str, description: str,
                 policy_name: str, policy: Dict[str, Any], say: Say, dry_run: bool = False) -> Tuple[str, bool]:
     """A role trusted by `service` with exactly `policy` inline; created, or its policy replaced when it differs.
@@ -137,11 +146,11 @@ def ensure_role(clients: ClientFactory, account_id: str, name: str, service: str
 
 
 def ensure_replication_role(clients: ClientFactory, account_id: str, stack_name: str, buckets: Sequence[Bucket],
-                            say: Say, dry_run: bool = False) -> str:
+                            say: Say, dry_run: bool = False, kms: Optional[encryption.KmsPlan] = None) -> str:
     """The role S3 assumes to replicate between the buckets. Returns its ARN."""
     arn, _ = ensure_role(clients, account_id, replication_role_name(stack_name), "s3.amazonaws.com",
                          "S3 replication between the mrap-edge buckets", "replicate-between-buckets",
-                         _replication_policy(buckets), say, dry_run)
+                         replication_policy(buckets, kms), say, dry_run)
     return arn
 
 
@@ -230,11 +239,11 @@ class ReplicationPlan:
 
 
 def plan_replication(source: Bucket, buckets: Sequence[Bucket], role_arn: str, rtc: bool,
-                     current: Optional[Dict[str, Any]]) -> ReplicationPlan:
+                     current: Optional[Dict[str, Any]], kms: Optional[encryption.KmsPlan] = None) -> ReplicationPlan:
     """The configuration to write on `source`: the foreign rules of `current`, untouched, plus ours; or a ToolError
     saying why the two cannot be merged."""
     if not current or not current.get("Rules"):
-        config = replication_configuration(source, buckets, role_arn, rtc)
+        config = _with_kms(replication_configuration(source, buckets, role_arn, rtc), buckets, kms)
         return ReplicationPlan(source, config, unchanged=_fingerprint(current) == _fingerprint(config))
     foreign = [rule for rule in current["Rules"] if not is_our_rule(rule)]
     if foreign and current.get("Role") != role_arn:
@@ -267,8 +276,17 @@ def plan_replication(source: Bucket, buckets: Sequence[Bucket], role_arn: str, r
     top = max((int(rule.get("Priority", 0)) for rule in foreign), default=0)
     config = {"Role": current.get("Role") or role_arn,
               "Rules": foreign + our_rules(source, buckets, rtc, first_priority=top + 1, covered=list(reused))}
+    config = _with_kms(config, buckets, kms)
     return ReplicationPlan(source, config, unchanged=_fingerprint(current) == _fingerprint(config),
                            kept=[str(rule.get("ID")) for rule in foreign], reused=reused)
+
+
+def _with_kms(config: Dict[str, Any], buckets: Sequence[Bucket], kms: Optional[encryption.KmsPlan]) -> Dict[str, Any]:
+    """Our enabled rules opted in to SSE-KMS objects with each destination Region's key (encryption.with_kms)."""
+    regions = {_destination_arn(b): b.region for b in buckets}
+    config["Rules"] = [encryption.with_kms(r, kms, regions[r["Destination"]["Bucket"]]) if is_our_rule(r) else r
+                       for r in config["Rules"]]
+    return config
 
 
 def _fingerprint(config: Optional[Dict[str, Any]]) -> Any:
@@ -279,17 +297,18 @@ def _fingerprint(config: Optional[Dict[str, Any]]) -> Any:
         return None
     return (config.get("Role"), sorted(
         (str(r.get("ID")), r.get("Priority"), r.get("Status"), r["Destination"]["Bucket"],
-         r["Destination"].get("ReplicationTime", {}).get("Status"), r["Destination"].get("Metrics", {}).get("Status"))
+         r["Destination"].get("ReplicationTime", {}).get("Status"), r["Destination"].get("Metrics", {}).get("Status"),
+         (r["Destination"].get("EncryptionConfiguration") or {}).get("ReplicaKmsKeyID"))
         for r in config.get("Rules", [])
     ))
 
 
 def put_replication(clients: ClientFactory, buckets: Sequence[Bucket], role_arn: str, rtc: bool, say: Say,
-                    dry_run: bool = False) -> List[ReplicationPlan]:
+                    dry_run: bool = False, kms: Optional[encryption.KmsPlan] = None) -> List[ReplicationPlan]:
     """Two-way (all-to-all) replication, so that whichever bucket the MRAP picks has every object.
 
     Every bucket's plan is made (and refused if need be) before any is written."""
-    plans = [plan_replication(source, buckets, role_arn, rtc, current_replication(clients, source))
+    plans = [plan_replication(source, buckets, role_arn, rtc, current_replication(clients, source), kms)
              for source in buckets]
     for plan in plans:
         others = ", ".join(b.name for b in buckets if b != plan.source)

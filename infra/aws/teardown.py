@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from botocore.exceptions import BotoCoreError
 
-from . import backfill, edge_services
+from . import adopted_role, backfill, edge_services
 from .buckets import CREATED_BY_TAG, FAILOVER_POLICY_SID
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .errors import error_code, refusal, unexpected
@@ -146,6 +146,7 @@ def teardown(clients: ClientFactory, stack_name: str, delete_buckets: bool, say:
         kept.append(bucket.name)
         if _remove_our_rules(clients, bucket, say) == replication_arn:
             referencing.append(bucket.name)
+    adopted_role.release_adopted_role(clients, stack_name, [b for b in buckets if not created[b.name]], say)
     for bucket in buckets:
         if created[bucket.name]:
             _empty_and_delete(clients("s3", bucket.region), bucket.name, say)

@@ -2,14 +2,53 @@
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
+from botocore.client import BaseClient
 from moto import mock_aws
 
-from .helpers import TEST_TEMPLATE, Clients
+from .helpers import TEST_TEMPLATE, TOOL_CALLS, Clients
+
+_PRODUCT = tuple(str(Path(__file__).resolve().parents[3] / top) + "/" for top in ("infra", "scripts"))
+_EVERY_CALL_CHECK = "test_every_call_the_tools_made_in_this_session_is_in_the_deployer_policy"
+
+
+def _called_by_the_tools() -> bool:
+    """Is a frame of product code on the stack (not a test setting up moto)?"""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_PRODUCT):
+            return True
+        frame = frame.f_back
+    return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_tool_calls() -> Iterator[None]:
+    """Every API call goes through BaseClient._make_api_call (moto's, stubbed and real clients alike): record those
+    the tools make, with the parameter that can change the IAM action (a version id)."""
+    original = BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: Dict[str, Any]) -> Any:
+        if _called_by_the_tools():
+            versioned = bool(params.get("VersionId")) or any(
+                o.get("VersionId") for o in (params.get("Delete") or {}).get("Objects", []))
+            TOOL_CALLS.add((client.meta.service_model.service_name, operation, "VersionId" if versioned else ""))
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    yield
+    BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """The check of every call made in the session runs after every other test, whatever order they were put in."""
+    items.sort(key=lambda item: item.name == _EVERY_CALL_CHECK)
 
 
 @pytest.fixture

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import boto3
 from botocore.stub import ANY, Stubber
 
 from infra.aws import deploy as deploy_module
+from infra.aws import encryption
 from infra.aws.clients import ToolError
 from infra.aws.regions import parse_buckets
 
@@ -25,7 +26,7 @@ TEST_TEMPLATE = {
     "AWSTemplateFormatVersion": "2010-09-09",
     "Parameters": {name: {"Type": "String", "Default": ""} for name in (
         "MrapName", "BucketNames", "BucketRegions", "FunctionName", "CodeBucket", "CodeKey", "Runtime", "MemorySize",
-        "Timeout", "FailoverStatusCodes", "PriceClass", "AllowedIpv4Cidrs", "NativeMode", "OriginPath")},
+        "Timeout", "FailoverStatusCodes", "PriceClass", "AllowedIpv4Cidrs", "NativeMode", "OriginPath", "KmsKeyArns")},
     "Resources": {
         "Marker": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${MrapName}-marker"}}},
     },
@@ -38,6 +39,9 @@ TEST_TEMPLATE = {
     },
 }
 STUBBED_SERVICES = ("cloudfront", "s3control", "wafv2")
+# Every AWS call the tools made in this test session, (service, operation, the parameters that choose the IAM action):
+# recorded by tests/infra/aws/conftest.py, checked against the deployer's policy by test_permissions.py.
+TOOL_CALLS: Set[Tuple[str, str, str]] = set()
 
 
 class Clients:
@@ -47,6 +51,7 @@ class Clients:
         self.real: Dict[Tuple[str, str], Any] = {}
         self.stubs: Dict[str, Stubber] = {}
         self.stubbed: Dict[str, Any] = {}
+        self.replication = _ReplicationEcho()
 
     def stub(self, service: str, region: str = "us-east-1") -> Stubber:
         """The service's Stubber, created on first use; responses queue up in call order."""
@@ -69,7 +74,31 @@ class Clients:
             self.real[key] = boto3.client(service, region_name=region)
             if service == "cloudformation":
                 self.real[key].meta.events.register("after-call.cloudformation.ExecuteChangeSet", _moto_refresh)
+            if service == "s3":
+                self.replication.register(self.real[key])
         return self.real[key]
+
+
+class _ReplicationEcho:
+    """moto 5 drops a rule's SourceSelectionCriteria from the configuration it echoes back; S3 returns it as written
+    (GetBucketReplication). Put it back from what PutBucketReplication sent."""
+
+    def __init__(self) -> None:
+        self.sent: Dict[str, Dict[str, Any]] = {}
+
+    def register(self, client: Any) -> None:
+        client.meta.events.register("provide-client-params.s3.PutBucketReplication", self._remember)
+        client.meta.events.register("after-call.s3.GetBucketReplication", self._restore)
+
+    def _remember(self, params: Dict[str, Any], **_: Any) -> None:
+        rules = params.get("ReplicationConfiguration", {}).get("Rules", [])
+        self.sent[params["Bucket"]] = {str(r.get("ID")): r.get("SourceSelectionCriteria") for r in rules}
+
+    def _restore(self, parsed: Dict[str, Any], **kwargs: Any) -> None:
+        sent = self.sent.get(kwargs.get("context", {}).get("input_params", {}).get("Bucket", ""), {})
+        for rule in parsed.get("ReplicationConfiguration", {}).get("Rules", []):
+            if sent.get(str(rule.get("ID"))):
+                rule["SourceSelectionCriteria"] = sent[str(rule.get("ID"))]
 
 
 _READ_PREFIXES = ("get_", "head_", "list_", "describe_")
@@ -218,7 +247,8 @@ def run_deploy(clients: Any, package: Path, template: Path, *extra: str, buckets
         deploy_module.deploy(clients, deploy_module.DeployOptions(
             buckets=parse_buckets(options.buckets), zip_path=options.zip, template=options.template,
             create_buckets=options.create_buckets, rtc=options.rtc, native=options.native,
-            dry_run=options.dry_run), say=said.append, sleep=lambda _: None)
+            dry_run=options.dry_run, kms_keys=encryption.parse_kms_keys(options.kms_key),
+            adopt_replication_role=options.adopt_replication_role), say=said.append, sleep=lambda _: None)
     except ToolError as error:
         return 1, said + [str(error)]
     return 0, said
