@@ -178,12 +178,13 @@ class Evaluator:
             name = match.group(1)
             if name in variables:
                 return str(self._eval(variables[name]))
-            if "." in name and not name.startswith("AWS::"):
-                try:
-                    return self._attribute(*name.split(".", 1))
-                except Unresolved:
-                    raise Unresolved(f"Fn::Sub ${{{name}}}") from None
-            value = self._ref(name)
+            try:
+                value = self._attribute(*name.split(".", 1)) if "." in name and not name.startswith("AWS::") \
+                    else self._ref(name)
+            except Unresolved:
+                raise Unresolved(f"Fn::Sub ${{{name}}}") from None
+            if isinstance(value, Mapping):  # a kept resource reference has no text to put in a string
+                raise Unresolved(f"Fn::Sub ${{{name}}}")
             return ",".join(value) if isinstance(value, list) else str(value)
 
         return re.sub(r"\$\{([^}!]+)\}", substitute, text)

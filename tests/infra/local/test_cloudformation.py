@@ -87,3 +87,9 @@ RULED = {
 ], ids=["accepted", "region", "condition-false", "assertion-fails", "assertion-holds"])
 def test_rules_refuse_parameters_as_cloudformation_does(parameters: dict, region: str, failures: list) -> None:
     assert rule_failures(RULED, parameters, region=region) == failures
+
+
+@pytest.mark.parametrize("text", ["${Bucket.Arn}", "${Bucket}"], ids=["attribute", "resource"])
+def test_a_kept_reference_is_not_text_in_a_substitution(text: str) -> None:
+    with pytest.raises(Unresolved):
+        Evaluator(TEMPLATE, keep_resource_refs=True).resolve({"Fn::Sub": text})
