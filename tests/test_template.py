@@ -419,3 +419,42 @@ def test_cfn_lint_checks_the_viewer_certificate(template: Dict[str, Any], tmp_pa
     path = tmp_path / "broken.template"
     path.write_text(json.dumps(broken), encoding="utf-8")
     assert _lint(path).returncode != 0
+
+
+# --- missing keys that answer 404 ------------------------------------------------------------------------------------
+
+MRAP_ARN = {"Fn::Sub": "arn:aws:s3::${AWS::AccountId}:accesspoint/${Mrap.Alias}"}
+
+
+def test_missing_keys_answer_403_unless_asked_for_404(template: Dict[str, Any]) -> None:
+    parameter = template["Parameters"]["MissingKeys"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("403", ["403", "404"])
+    assert template["Conditions"]["MissingKeysAnswer404"] == {
+        "Fn::And": [{"Condition": "UseFunction"}, {"Fn::Equals": [{"Ref": "MissingKeys"}, "404"]}]}
+
+
+def test_with_404_the_role_may_list_through_the_mrap_and_nothing_else(template: Dict[str, Any]) -> None:
+    # A bucket-level action through an access point is granted on the access point's ARN, not on .../object/*.
+    listers = _statements_granting(template["Resources"], "s3:ListBucket")
+    assert sorted(s.get("Sid") for s in listers) == ["EdgeFunctionListsSoMissingKeysAre404",
+                                                     "ListTheBucketsOnlyThroughTheMrap",
+                                                     "ListThroughTheMrapSoMissingKeysAre404"]
+    by_sid = {s["Sid"]: s for s in listers}
+    assert by_sid["EdgeFunctionListsSoMissingKeysAre404"]["Resource"] == MRAP_ARN
+    assert by_sid["EdgeFunctionListsSoMissingKeysAre404"]["Principal"] == {
+        "AWS": {"Fn::GetAtt": ["FunctionRole", "Arn"]}}
+    assert by_sid["ListThroughTheMrapSoMissingKeysAre404"]["Resource"] == MRAP_ARN
+    assert by_sid["ListTheBucketsOnlyThroughTheMrap"]["Condition"] == {
+        "StringEquals": {"s3:DataAccessPointArn": MRAP_ARN}}
+    text = json.dumps(template["Resources"])
+    assert text.count('"MissingKeysAnswer404"') == 3  # each grant only under the condition
+    assert not any(s.get("Principal") == {"Service": "cloudfront.amazonaws.com"} for s in listers)
+
+
+def test_missing_keys_404_is_refused_with_native_mode(template: Dict[str, Any]) -> None:
+    from infra.local.cloudformation import rule_failures
+
+    default = {"BucketRegions": "eu-west-2,us-east-2"}
+    assert rule_failures(template, {**default, "MissingKeys": "404"}) == []
+    [failure] = rule_failures(template, {**default, "MissingKeys": "404", "NativeMode": "true"})
+    assert failure.startswith("MissingKeys=404 needs NativeMode=false")

@@ -5,8 +5,13 @@ the stack exists (`DeployedNames`: resources' `Ref`s and attributes, pseudo para
 Evaluated: `Ref` (parameters, a CommaDelimitedList as its items; pseudo parameters and resources with deployed
 names; `AWS::NoValue` leaves the property or list item out), `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, `Fn::Split`,
 `Fn::Select`, `Fn::If` with the template's `Conditions` (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`,
-`Condition`). Anything else, or a value not known, is `Unresolved`: `resolve` raises it (a policy must be the one
-that would be deployed), `value` records it and gives the caller's default (settings may fall back to defaults).
+`Condition`, and `Fn::Contains` of the template's `Rules`). Anything else, or a value not known, is `Unresolved`:
+`resolve` raises it (a policy must be the one that would be deployed), `value` records it and gives the caller's
+default (settings may fall back to defaults).
+
+`rule_failures` evaluates the template's `Rules` as CloudFormation does before it creates or updates anything: each
+rule whose `RuleCondition` holds must have every `Assert` true, else the stack is refused with the assertion's
+`AssertDescription`.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Tuple
 
-__all__ = ["TEMPLATE_FILE", "Unresolved", "DeployedNames", "Evaluator"]
+__all__ = ["TEMPLATE_FILE", "Unresolved", "DeployedNames", "Evaluator", "rule_failures"]
 
 TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "cloudformation.template"
 
@@ -92,6 +97,9 @@ class Evaluator:
             return all(self.condition(item) for item in arg)
         if name == "Fn::Or":
             return any(self.condition(item) for item in arg)
+        if name == "Fn::Contains":  # a rule function: whether the list holds the value
+            items, wanted = (self._eval(item) for item in arg)
+            return isinstance(items, list) and str(wanted) in (str(item) for item in items)
         raise Unresolved(f"condition {name}")
 
     # --- evaluation -------------------------------------------------------------------------------------------------
@@ -156,7 +164,9 @@ class Evaluator:
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    def _attribute(self, logical: str, attribute: str) -> str:
+    def _attribute(self, logical: str, attribute: str) -> Any:
+        if self.keep_resource_refs and self.names is None and logical in self.resources:
+            return {"Fn::GetAtt": [logical, attribute]}
         if self.names is None or (logical, attribute) not in self.names.attributes:
             raise Unresolved(f"Fn::GetAtt {logical}.{attribute}")
         return self.names.attributes[(logical, attribute)]
@@ -168,12 +178,28 @@ class Evaluator:
             name = match.group(1)
             if name in variables:
                 return str(self._eval(variables[name]))
-            if "." in name and not name.startswith("AWS::"):
-                try:
-                    return self._attribute(*name.split(".", 1))
-                except Unresolved:
-                    raise Unresolved(f"Fn::Sub ${{{name}}}") from None
-            value = self._ref(name)
+            try:
+                value = self._attribute(*name.split(".", 1)) if "." in name and not name.startswith("AWS::") \
+                    else self._ref(name)
+            except Unresolved:
+                raise Unresolved(f"Fn::Sub ${{{name}}}") from None
+            if isinstance(value, Mapping):  # a kept resource reference has no text to put in a string
+                raise Unresolved(f"Fn::Sub ${{{name}}}")
             return ",".join(value) if isinstance(value, list) else str(value)
 
         return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+
+
+def rule_failures(template: Mapping[str, Any], parameters: Optional[Mapping[str, Any]] = None,
+                  region: str = "us-east-1") -> List[str]:
+    """The `AssertDescription` of every assertion of the template's `Rules` that fails with these parameter values
+    (over the Defaults) in `region`; empty when CloudFormation would accept them."""
+    evaluator = Evaluator(template, parameters=parameters, names=DeployedNames(account_id="000000000000",
+                                                                               region=region))
+    failures: List[str] = []
+    for rule in (template.get("Rules") or {}).values():
+        if "RuleCondition" in rule and not evaluator.condition(rule["RuleCondition"]):
+            continue
+        failures += [str(a.get("AssertDescription", "a rule's assertion failed"))
+                     for a in rule.get("Assertions") or [] if not evaluator.condition(a["Assert"])]
+    return failures

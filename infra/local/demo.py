@@ -2,7 +2,12 @@
 (SigV4A checked like S3) -> the nearest Region's bucket, for clients in London and Ohio.
 
     python -m infra.local.demo [--check] [--zip PATH] [--client-region R ...] [--count N] [--record DIR]
-                               [--signed-urls] [--brownfield] [--latency] [--replication-lag S]
+                               [--signed-urls] [--brownfield] [--latency] [--replication-lag S] [--native]
+                               [--missing-keys 403|404]
+
+--native: the template's native mode (NativeMode=true): no function; CloudFront's origin access control signs for
+the MRAP with SigV4A, and the MRAP stand-in checks it against the MRAP policy's statement for CloudFront.
+--missing-keys 404: the template's MissingKeys=404 (the function role may list, so a missing key is 404).
 
 --brownfield: London's bucket holds the objects and Ohio's starts empty; the demo shows the Houston colleague's
 first deploy (Ohio passive, the backfill with its progress, Ohio active). --latency: the modelled network delay is
@@ -69,6 +74,12 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                              "table (figures are modelled, not measured)")
     parser.add_argument("--replication-lag", type=float, default=0.0, metavar="SECONDS",
                         help="how long after a write replication copies it to the other buckets (default 0)")
+    parser.add_argument("--native", action="store_true",
+                        help="native mode (NativeMode=true): CloudFront signs with its SigV4A origin access control, "
+                             "no function runs")
+    parser.add_argument("--missing-keys", choices=("403", "404"), default=None,
+                        help="the template's MissingKeys: what a key missing from the nearest bucket answers "
+                             "(default: the template's, 403)")
     parser.add_argument("--function-workers", type=int, default=DEFAULT_MAX_WORKERS,
                         help=f"execution environments per edge location, at most (default {DEFAULT_MAX_WORKERS})")
     parser.error = lambda message: _usage_error(parser, message)  # type: ignore[method-assign]
@@ -104,6 +115,14 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
             parser.error(f"argument --record: unable to write in {args.record}: {error.strerror or error}")
 
 
+def _stack_parameters(args: argparse.Namespace) -> Dict[str, str]:
+    """The template parameters the options stand for."""
+    parameters = {"NativeMode": "true"} if args.native else {}
+    if args.missing_keys is not None:
+        parameters["MissingKeys"] = args.missing_keys
+    return parameters
+
+
 def _say(message: str) -> None:
     print(message, flush=True)
 
@@ -115,7 +134,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.signed_urls and stories:  # the stories' requests are unsigned links, as the app's are before the change
         sys.stderr.write("make demo ARGS=...: error: --signed-urls does not go with --brownfield or --latency\n")
         return 2
-    signing = _throwaway_signing(args.template) if args.signed_urls else None
+    parameters = _stack_parameters(args)
+    signing = _throwaway_signing(args.template, parameters) if args.signed_urls else None
     clients = tuple(args.client_region or regions)
     if stories:  # the stories' colleagues are in London and Houston
         clients += tuple(c for c in (LONDON, HOUSTON) if c not in clients)
@@ -132,8 +152,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         network_delay=args.latency,
         replication_lag_s=args.replication_lag,
         function_workers=args.function_workers,
+        parameters=parameters,
     )
-    _say("mrap-edge local demo: curl -> CloudFront stand-in -> edge function -> MRAP stand-in -> regional bucket")
+    signer = "CloudFront's SigV4A origin access control (native mode)" if args.native else "edge function"
+    _say(f"mrap-edge local demo: curl -> CloudFront stand-in -> {signer} -> MRAP stand-in -> regional bucket")
     try:
         stack = LocalStack(options, progress=_say)
     except ValueError as error:  # options no stack can start from: one line, as for other bad input
@@ -194,11 +216,12 @@ def _print_curl_commands(stack: LocalStack) -> None:
     _say(f"  scripts/check-regions --count 3 --region {first} '{stack.cloudfront.url(first)}'")
 
 
-def _throwaway_signing(template: Optional[Path]) -> Tuple[DistributionSettings, LinkSigner, Path]:
+def _throwaway_signing(template: Optional[Path],
+                       parameters: Dict[str, str]) -> Tuple[DistributionSettings, LinkSigner, Path]:
     """A key pair for this run only (private key 0600 in a private temporary directory), its public key in the
     template's first key slot, and a signer for it under the stand-in's id for that key."""
     key_files = generate_key_pair(Path(tempfile.mkdtemp(prefix="mrap-edge-demo-key-")) / "demo-signing-key")
-    settings = load_settings(template, parameters={"SignedUrlPublicKey1": key_files.public_pem})
+    settings = load_settings(template, parameters={**parameters, "SignedUrlPublicKey1": key_files.public_pem})
     if not settings.trusted_keys:
         raise SystemExit("FAIL: the template has no SignedUrlPublicKey1 key slot on the default behaviour")
     key_pair_id = settings.trusted_keys[0][0]

@@ -1,11 +1,13 @@
 """The whole local request path, started and stopped as one: regional buckets (with replication between them), the
 MRAP stand-in (SigV4A, then the template's policies), the failover bucket's endpoint (SigV4, then the bucket policy
-deploy writes), the function's workers and the CloudFront stand-in, wired together with a local "DNS" (origin
-domain → 127.0.0.1 port). `StackOptions` says which situation to start from: greenfield or brownfield, the deploy
-rule for Regions still being backfilled, the replication lag and the modelled network delay."""
+deploy writes), the function's workers (none in native mode) and the CloudFront stand-in, wired together with a
+local "DNS" (origin domain → 127.0.0.1 port). `StackOptions` says which situation to start from: greenfield or
+brownfield, the deploy rule for Regions still being backfilled, the replication lag, the modelled network delay and
+the stack's parameters (native mode, missing keys)."""
 from __future__ import annotations
 
 import collections
+import json
 import secrets
 import string
 import time
@@ -17,7 +19,9 @@ from botocore.credentials import Credentials as BotocoreCredentials
 
 from infra.aws import error_pages
 from infra.aws.regions import Bucket
+from infra.local.cloudformation import rule_failures
 from infra.local.cloudfront.distribution import RECORD_LIMIT, CloudFrontStandIn
+from infra.local.cloudfront.origin_access import native_refusal
 from infra.local.cloudfront.settings import TEMPLATE_FILE, DistributionSettings, load_settings
 from infra.local.function.invoker import ACCOUNT_CONCURRENCY, DEFAULT_MAX_WORKERS, AwsCredentials, FunctionInvoker
 from infra.local.httpserver import stop_all
@@ -71,6 +75,9 @@ class StackOptions:
     # The data Region's bucket's real state (SSE-KMS objects, archived objects, pre-gzipped objects with metadata
     # and tags, a bucket policy with a Deny), written before any replication rule exists; None: samples only.
     estate: Optional[Estate] = None
+    # The stack's parameter values over the template's Defaults, e.g. {"NativeMode": "true"} (CloudFront signs with
+    # SigV4A, no function) or {"MissingKeys": "404"}; the template's Rules are checked against them.
+    parameters: Optional[Mapping[str, str]] = None
 
 
 def new_credentials() -> AwsCredentials:
@@ -95,7 +102,9 @@ class LocalStack:
                                  f"(known: {', '.join(BUCKET_REGIONS)})")
         if options.template is not None and not Path(options.template).is_file():
             raise ValueError(f"unable to read the distribution settings: no file {options.template}")
-        self.settings = options.settings or load_settings(options.template)
+        self.parameters: Dict[str, str] = dict(options.parameters or {})
+        self.settings = options.settings or load_settings(options.template, self.parameters)
+        self._refuse_what_aws_refuses(options)
         options = self._resolved(options, self.settings)
         if options.failover_region not in options.regions:
             raise ValueError(f"unable to use failover Region {options.failover_region}: not in {options.regions}")
@@ -116,6 +125,25 @@ class LocalStack:
         self.cloudfront: Optional[CloudFrontStandIn] = None
         self.invokers: Dict[str, FunctionInvoker] = {}
         self._stoppers: List[Callable[[], None]] = []
+
+    def _refuse_what_aws_refuses(self, options: StackOptions) -> None:
+        """CloudFormation's Rules for these parameters (as `create-stack` would refuse them) and CloudFront's
+        refusal of a function on an origin that uses a SigV4a origin access control; one line each."""
+        template = options.policy_template
+        if template is None:
+            template = json.loads(Path(options.template or TEMPLATE_FILE).read_text(encoding="utf-8"))
+        parameters = {**self.parameters, "BucketRegions": ",".join(options.regions)}
+        failures = rule_failures(template, parameters)
+        if failures:
+            raise ValueError(f"unable to create the stack with {_shown(self.parameters)}: {failures[0]}")
+        refusal = native_refusal(self.settings)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    @property
+    def runs_function(self) -> bool:
+        """Whether the distribution runs the function on origin requests (not in native mode)."""
+        return "origin-request" in self.settings.function_events
 
     @staticmethod
     def _resolved(options: StackOptions, settings: DistributionSettings) -> StackOptions:
@@ -163,10 +191,14 @@ class LocalStack:
         self._stage("failover-bucket", f"starting the {options.failover_region} bucket's endpoint for the failover "
                                        f"origin (SigV4, then the bucket policy deploy writes)",
                     self._start_failover_endpoint)
-        code = f"zip {options.zip_path.name}" if options.zip_path else "source tree"
-        self._stage("function", f"starting the function ({code}): per edge location, one execution environment "
-                                f"now and up to {options.function_workers} under concurrent demand",
-                    self._start_function)
+        if self.runs_function:
+            code = f"zip {options.zip_path.name}" if options.zip_path else "source tree"
+            self._stage("function", f"starting the function ({code}): per edge location, one execution environment "
+                                    f"now and up to {options.function_workers} under concurrent demand",
+                        self._start_function)
+        else:
+            self._progress("no function: native mode, CloudFront signs for the MRAP with its SigV4A origin access "
+                           "control")
         self._stage("cloudfront", "starting the CloudFront stand-in (one port per edge location)",
                     self._start_cloudfront)
         self.timings["total"] = (time.perf_counter() - begun) * 1000
@@ -208,15 +240,22 @@ class LocalStack:
         return VerifierCredentials(self.credentials.access_key_id, self.credentials.secret_access_key,
                                    self.credentials.session_token)
 
+    def _oac_credentials(self) -> VerifierCredentials:
+        oac = self.oac_credentials
+        return VerifierCredentials(oac.access_key_id, oac.secret_access_key, oac.session_token)
+
     def _start_mrap(self) -> str:
         assert self.identities is not None
+        oac = self._oac_credentials()
         self.mrap = MrapStandIn(
             host=self.settings.primary.domain_name,
             servers=self.buckets,
-            credentials=[self._role_credentials()],
+            credentials=[self._role_credentials(), oac],  # the function's role; CloudFront's own (native mode)
             client_regions=self.options.client_regions,
             access=self.access,
-            principals={self.credentials.access_key_id: Principal("AWS", self.identities.role_arn)},
+            principals={self.credentials.access_key_id: Principal("AWS", self.identities.role_arn),
+                        oac.access_key_id: CLOUDFRONT},
+            contexts={oac.access_key_id: {"aws:SourceArn": self.identities.distribution_arn}},
             network=self.network,
             dials=self.initial_dials(),
         )
@@ -229,14 +268,12 @@ class LocalStack:
 
     def _start_failover_endpoint(self) -> str:
         assert self.identities is not None and self.access is not None
-        oac = self.oac_credentials
         self.failover_endpoint = BucketEndpoint(
             region=str(self.options.failover_region),
             buckets=self.buckets,
             access=self.access,
             callers=[
-                Caller(VerifierCredentials(oac.access_key_id, oac.secret_access_key, oac.session_token), CLOUDFRONT,
-                       {"aws:SourceArn": self.identities.distribution_arn}),
+                Caller(self._oac_credentials(), CLOUDFRONT, {"aws:SourceArn": self.identities.distribution_arn}),
                 Caller(self._role_credentials(), Principal("AWS", self.identities.role_arn), {}),
             ],
             pops=self.options.client_regions,
@@ -271,6 +308,7 @@ class LocalStack:
                                                 self.oac_credentials.session_token),
             record_dir=options.record_dir,
             record_limit=options.record_limit,
+            pops=options.client_regions,
         )
         self.cloudfront.start()
         self._stoppers.append(self.cloudfront.stop)
@@ -297,6 +335,7 @@ class LocalStack:
             "existing_statements": {data_bucket: estate.statements_for(data_bucket)},
             "kms_key_policies": estate.kms_key_policies,
         }
+        account_state["parameters"] = self.parameters
         if options.policy_template is not None:
             return Access(options.policy_template, identities, options.regions, **account_state)
         path = options.template or TEMPLATE_FILE
@@ -364,3 +403,7 @@ class LocalStack:
 
     def client_regions(self) -> Sequence[str]:
         return self.options.client_regions
+
+
+def _shown(parameters: Mapping[str, str]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in sorted(parameters.items())) or "the default parameters"

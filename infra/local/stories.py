@@ -83,6 +83,15 @@ def _check(say: Say, ok: bool, text: str) -> bool:
     return ok
 
 
+def _missing_key_answer(stack: LocalStack, region: str) -> Tuple[int, str, str]:
+    """S3's answer, through the MRAP, for a key the Region's bucket lacks: it depends on whether the reader (the
+    function's role) may list (the template's MissingKeys)."""
+    assert stack.access is not None
+    if stack.access.may_list_through_mrap(stack.access.role, stack.buckets.buckets[region].bucket):
+        return 404, "NoSuchKey", "MissingKeys=404: the role may list, so a missing key is 404"
+    return 403, "AccessDenied", "no s3:ListBucket, so a missing key is 403"
+
+
 def brownfield_story(stack: LocalStack, say: Say, task_delay_s: float = 0.15) -> bool:
     """London holds the objects, Ohio starts empty and passive; the backfill runs, then Ohio serves Houston."""
     assert stack.mrap is not None and stack.replication is not None
@@ -104,17 +113,18 @@ def brownfield_story(stack: LocalStack, say: Say, task_delay_s: float = 0.15) ->
         # CloudFront keeps those 403s for their ErrorCachingMinTTL; the story goes on as after an invalidation.
         assert stack.cloudfront is not None
         stack.cloudfront.clear_cache()
-    denied = [a for a in answers if (a.served_by, a.mrap_status, a.mrap_error) == (ohio, 403, "AccessDenied")]
-    if 403 in stack.settings.failover_codes:
+    status, code, why = _missing_key_answer(stack, ohio)
+    denied = [a for a in answers if (a.served_by, a.mrap_status, a.mrap_error) == (ohio, status, code)]
+    if status in stack.settings.failover_codes:
         viewer_ok = all(a.status == 200 for a in answers)
-        outcome = (f"403 is a failover code here, so each went to two origins and was served by the failover "
+        outcome = (f"{status} is a failover code here, so each went to two origins and was served by the failover "
                    f"bucket ({stack.options.failover_region})")
     else:
-        viewer_ok = all(a.status == 403 for a in answers)  # with the distribution's error page, not S3's XML
-        outcome = "403 is not a failover code: the viewer gets the 403 (the distribution's error page)"
+        viewer_ok = all(a.status == status for a in answers)  # with the distribution's error page, not S3's XML
+        outcome = f"{status} is not a failover code: the viewer gets the {status} (the distribution's error page)"
     passed &= _check(say, len(denied) == len(images) and viewer_ok,
-                     f"Houston: {len(denied)} of {len(images)} existing images answered 403 AccessDenied by {ohio} "
-                     f"(no s3:ListBucket, so a missing key is 403); {outcome}")
+                     f"Houston: {len(denied)} of {len(images)} existing images answered {status} {code} by {ohio} "
+                     f"({why}); {outcome}")
 
     say("\n-- before the backfill --")
     before = fetch_via_cloudfront(stack, HOUSTON, STORY_KEY)

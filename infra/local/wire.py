@@ -1,6 +1,6 @@
 """HTTP on the wire between the stand-ins: one exchange with exactly the given headers over a kept-alive
 connection, and SigV4 for S3 where a stand-in itself signs (CloudFront's origin access control; the MRAP stand-in
-towards moto)."""
+towards moto), or SigV4A for an MRAP (CloudFront's origin access control in native mode)."""
 from __future__ import annotations
 
 import http.client
@@ -11,12 +11,13 @@ import time
 from typing import Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, unquote_to_bytes
 
-from botocore.auth import S3SigV4Auth
+from botocore.auth import BaseSigner, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.crt.auth import CrtS3SigV4AsymAuth
 
-__all__ = ["Exchange", "ConnectionPool", "send", "signed_s3_headers", "s3_canonical_target", "wire_safe_target",
-           "HOP_BY_HOP"]
+__all__ = ["Exchange", "ConnectionPool", "send", "signed_s3_headers", "sigv4a_signed_headers", "s3_canonical_target",
+           "wire_safe_target", "HOP_BY_HOP"]
 
 Exchange = Tuple[int, str, List[Tuple[str, str]], bytes]
 # RFC 7230 section 6.1: connection-specific headers a proxy does not pass on.
@@ -72,13 +73,25 @@ def signed_s3_headers(
 ) -> List[Tuple[str, str]]:
     """`headers` plus SigV4 for S3 in `region` (Authorization, X-Amz-Date, X-Amz-Content-SHA256). The target's
     path must already be in S3's canonical form: botocore's S3 signer uses it verbatim."""
+    return _signed(method, host, target, headers, S3SigV4Auth(credentials, "s3", region))
+
+
+def sigv4a_signed_headers(method: str, host: str, target: str, headers: Iterable[Tuple[str, str]],
+                          credentials: Credentials) -> List[Tuple[str, str]]:
+    """`headers` plus SigV4A for an MRAP (botocore's CRT S3 signer, region set `*`: valid in whichever Region the
+    MRAP routes to), in the same canonical form as `signed_s3_headers`."""
+    return _signed(method, host, target, headers, CrtS3SigV4AsymAuth(credentials, "s3", "*"))
+
+
+def _signed(method: str, host: str, target: str, headers: Iterable[Tuple[str, str]],
+            signer: BaseSigner) -> List[Tuple[str, str]]:
     # botocore's header map appends on assignment, so Host is left out here and set once.
     request = AWSRequest(method=method, url=f"https://{host}{target}")
     for name, value in headers:  # assignment appends: a repeated header keeps every value, in order
         if name.lower() != "host":
             request.headers[name] = value
     request.headers["Host"] = host
-    S3SigV4Auth(credentials, "s3", region).add_auth(request)
+    signer.add_auth(request)
     return list(request.headers.items())
 
 

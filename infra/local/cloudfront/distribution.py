@@ -1,12 +1,14 @@
 """The CloudFront stand-in: one port per edge location (POP), each serving the distribution as CloudFront does for
-a behaviour with an origin-request trigger and an origin group (CloudFront Developer Guide: "Lambda@Edge event
-structure", "Optimize high availability with CloudFront origin failover", "Restrictions on edge functions").
+a behaviour with an origin-request trigger (or, in native mode, none: `origin_access`) and an origin group
+(CloudFront Developer Guide: "Lambda@Edge event structure", "Optimize high availability with CloudFront origin
+failover", "Restrictions on edge functions").
 
 Per viewer request: build the origin-request event for the primary origin, invoke the function, apply CloudFront's
 checks to what it returns (`cloudfront_rules`, 502 on a problem), serve a generated response as-is, or send the
 returned request with X-Amz-Cf-Id and the origin custom headers. On a failover status, a connection error or a
 timeout (GET/HEAD/OPTIONS only) the same steps run again for the secondary origin, an S3 bucket that CloudFront's
-origin access control signs with SigV4 after the function has run.
+origin access control signs with SigV4 after the function has run. In native mode no function runs: the MRAP
+origin's origin access control signs with SigV4A (`origin_access`), the failover bucket's with SigV4.
 
 CloudFront's own answers (`x-cache`): a function that raised, crashed or timed out is 503 `LambdaExecutionError from
 cloudfront`; an invalid result 502 `LambdaValidationError from cloudfront`; an invocation over the function's
@@ -37,12 +39,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Counter, Deque, Dict, List, Literal, Optional, Tuple
+from typing import Any, Callable, Counter, Deque, Dict, List, Literal, Optional, Sequence, Tuple
 
 from botocore.credentials import Credentials
 
 from infra.local.cloudfront.cache import EdgeCache
 from infra.local.cloudfront.events import ViewerRequest, new_request_id, new_via, origin_request_event
+from infra.local.cloudfront.origin_access import signs_natively
 from infra.local.cloudfront.rules import (
     MAX_HEADER_BYTES,
     MAX_URL_BYTES,
@@ -54,7 +57,14 @@ from infra.local.cloudfront.signed_requests import check_signed_request, refusal
 from infra.local.function.invoker import FunctionInvoker, Invocation, Outcome
 from infra.local.httpserver import ListenedStandIn, RequestHandler
 from infra.local.regions import POPS
-from infra.local.wire import HOP_BY_HOP, s3_canonical_target, send, signed_s3_headers, wire_safe_target
+from infra.local.wire import (
+    HOP_BY_HOP,
+    s3_canonical_target,
+    send,
+    signed_s3_headers,
+    sigv4a_signed_headers,
+    wire_safe_target,
+)
 
 __all__ = ["Invoked", "Served", "CloudFrontStandIn", "FAILOVER_METHODS", "RECORD_LIMIT", "RECORDED_EVENTS_LIMIT"]
 
@@ -139,6 +149,7 @@ class CloudFrontStandIn(ListenedStandIn):
         oac_credentials: Credentials,
         record_dir: Optional[Path] = None,
         record_limit: int = RECORD_LIMIT,
+        pops: Optional[Sequence[str]] = None,
     ) -> None:
         self.settings = settings
         self.invokers = invokers  # one per POP: Lambda@Edge runs in the Region nearest the POP
@@ -155,7 +166,8 @@ class CloudFrontStandIn(ListenedStandIn):
         self.recorded_events_limit = RECORDED_EVENTS_LIMIT
         self._cache = EdgeCache()
         self._lock = threading.Lock()
-        self._listen(_Handler, self.invokers)
+        # One port per edge location: where the function runs (one pool each), or `pops` when no function does.
+        self._listen(_Handler, self.invokers if pops is None else pops)
         self._recorded = 0
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
@@ -271,34 +283,40 @@ class CloudFrontStandIn(ListenedStandIn):
     ) -> _Answer:
         served.origins.append(origin.origin_id)
         event = origin_request_event(viewer, origin, self.settings, served.request_id, via, region)
-        self._record_event(event, origin.origin_id)
-        invocation = self._invoke(pop_region, event, origin.origin_id, served.request_id)
-        if invocation.outcome != "ok":
-            return _function_failure(invocation)
-        result = invocation.result
-        original = event["Records"][0]["cf"]["request"]
-        if _is_generated_response(result):
-            return _generated(result)
-        if not isinstance(result, dict):
-            return _invalid_result("The Lambda function returned an invalid request or response to CloudFront.")
-        problems = validate_returned_request(original, result)
-        if problems:
-            return _invalid_result("The Lambda function result failed validation: " + "; ".join(problems))
-        wire = wire_request(event, result)
+        request: Any = event["Records"][0]["cf"]["request"]  # without a function: what the policies forwarded
+        if "origin-request" in self.settings.function_events:
+            self._record_event(event, origin.origin_id)
+            invocation = self._invoke(pop_region, event, origin.origin_id, served.request_id)
+            if invocation.outcome != "ok":
+                return _function_failure(invocation)
+            if _is_generated_response(invocation.result):
+                return _generated(invocation.result)
+            refused = _refused_result(request, invocation.result)
+            if refused is not None:
+                return refused
+            request = invocation.result
+        wire = wire_request(event, request)
         headers = list(wire.headers)
         target = wire_safe_target(wire.target)
         if origin.kind == "s3":
-            # Origin access control signs what the function returned, after it ran (SigV4 for the bucket's Region),
-            # in the form S3 will rebuild, and sends that same string.
+            # Origin access control signs what is sent, after any function ran, in the form S3 will rebuild, and
+            # sends that same string: SigV4A for the MRAP in native mode, else SigV4 for the bucket's Region.
             target = s3_canonical_target(wire.target)
-            headers = signed_s3_headers(wire.method, wire.host, target, headers, region or "us-east-1",
-                                        self.oac_credentials)
-        address = self.resolve(wire.host, pop_region)
+            if origin.origin_id == self.settings.primary.origin_id and signs_natively(self.settings):
+                headers = sigv4a_signed_headers(wire.method, wire.host, target, headers, self.oac_credentials)
+            else:
+                headers = signed_s3_headers(wire.method, wire.host, target, headers, region or "us-east-1",
+                                            self.oac_credentials)
+        return self._send(pop_region, wire.method, wire.host, target, headers, origin.read_timeout)
+
+    def _send(self, pop_region: str, method: str, host: str, target: str, headers: List[Tuple[str, str]],
+              read_timeout: float) -> _Answer:
+        address = self.resolve(host, pop_region)
         if address is None:
-            return _error_page(502, f"CloudFront wasn't able to resolve the origin domain name: {wire.host}",
+            return _error_page(502, f"CloudFront wasn't able to resolve the origin domain name: {host}",
                                kind="connection-error")
         try:
-            status, _reason, response_headers, body = send(address, wire.method, target, headers, origin.read_timeout)
+            status, _reason, response_headers, body = send(address, method, target, headers, read_timeout)
         except socket.timeout:
             return _error_page(504, "CloudFront attempted to establish a connection with the origin, but the "
                                     "origin did not respond in time.", kind="timeout")
@@ -357,6 +375,16 @@ class CloudFrontStandIn(ListenedStandIn):
 
 def _is_generated_response(result: Any) -> bool:
     return isinstance(result, dict) and "status" in result and "uri" not in result
+
+
+def _refused_result(original: Dict[str, Any], result: Any) -> Optional[_Answer]:
+    """CloudFront's 502 for a returned request it will not send (`rules.validate_returned_request`)."""
+    if not isinstance(result, dict):
+        return _invalid_result("The Lambda function returned an invalid request or response to CloudFront.")
+    problems = validate_returned_request(original, result)
+    if problems:
+        return _invalid_result("The Lambda function result failed validation: " + "; ".join(problems))
+    return None
 
 
 def _generated(result: Dict[str, Any]) -> _Answer:

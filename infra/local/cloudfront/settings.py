@@ -9,13 +9,18 @@ everything in them resolves; anything else (for example the failover bucket's `F
 built-in default below is used instead.
 
 `trusted_keys_from_template` reads the signed-URL key group of the default behaviour.
+
+Native mode: the `mrap` origin's `OriginAccessControlId` is followed to its `AWS::CloudFront::OriginAccessControl`
+resource (its own Condition) for the `SigningProtocol`, and the default behaviour's `LambdaFunctionAssociations`
+give the function's event types; with the stack's parameter values (`NativeMode=true`) the first is `sigv4a` and
+the second empty.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, List, Literal, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple
 
 from infra.local.cloudformation import TEMPLATE_FILE, Evaluator, Unresolved
 from infra.local.cloudfront.signed_requests import local_public_key_id
@@ -89,6 +94,11 @@ class DistributionSettings:
     function_memory_mb: int = 512
     # Which of the stack's buckets (its `BucketNames`/`BucketRegions` index) the failover origin names.
     failover_bucket_index: int = 0
+    # The signing protocol of the origin access control on the MRAP origin: "sigv4a" in native mode (CloudFront
+    # signs), "" when the origin has none (the function signs).
+    primary_oac_protocol: str = ""
+    # The event types of the default behaviour's Lambda@Edge associations.
+    function_events: Tuple[str, ...] = ("origin-request",)
 
     def with_failover_domain(self, domain_name: str) -> "DistributionSettings":
         return replace(self, failover=replace(self.failover, domain_name=domain_name))
@@ -124,13 +134,39 @@ def load_settings(path: Optional[Path] = None, parameters: Optional[Mapping[str,
 
 def settings_from_template(template: Mapping[str, Any], source: str = "(template)",
                            parameters: Optional[Mapping[str, str]] = None) -> DistributionSettings:
-    settings = _settings_from_template(template, source)
+    settings = _settings_from_template(template, source, parameters or {})
+    settings = replace(settings, **_signing_at_the_mrap(template, parameters or {}))
     keys = trusted_keys_from_template(template, parameters or {})
     return replace(settings, trusted_keys=keys) if keys else settings
 
 
-def _settings_from_template(template: Mapping[str, Any], source: str) -> DistributionSettings:
-    resolver = Evaluator(template)
+def _signing_at_the_mrap(template: Mapping[str, Any], parameters: Mapping[str, str]) -> Dict[str, Any]:
+    """Who signs for the MRAP origin with these parameter values: the protocol of the origin access control its
+    `OriginAccessControlId` names (followed through `Fn::If` to the resource), and the default behaviour's function
+    event types."""
+    evaluator = Evaluator(template, parameters=parameters, keep_resource_refs=True)
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    config = _props(resources, "Distribution").get("DistributionConfig")
+    if not isinstance(config, Mapping):
+        return {}
+    origins = {o.get("Id"): o for o in config.get("Origins") or [] if isinstance(o, Mapping)}
+    oac = evaluator.value((origins.get("mrap") or {}).get("OriginAccessControlId"), None)
+    protocol = ""
+    if isinstance(oac, Mapping) and "Fn::GetAtt" in oac:
+        resource = resources.get(oac["Fn::GetAtt"][0]) or {}
+        if "Condition" not in resource or evaluator.condition(resource["Condition"]):
+            oac_config = (resource.get("Properties") or {}).get("OriginAccessControlConfig") or {}
+            protocol = str(evaluator.value(oac_config.get("SigningProtocol"), ""))
+    behaviour = config.get("DefaultCacheBehavior") or {}
+    associations = evaluator.value(behaviour.get("LambdaFunctionAssociations"), [])
+    events = tuple(str(a.get("EventType")) for a in associations if isinstance(a, Mapping)) \
+        if isinstance(associations, list) else ()
+    return {"primary_oac_protocol": protocol, "function_events": events}
+
+
+def _settings_from_template(template: Mapping[str, Any], source: str,
+                            parameters: Mapping[str, str]) -> DistributionSettings:
+    resolver = Evaluator(template, parameters=parameters)
     resources: Mapping[str, Any] = template.get("Resources") or {}
     config = _props(resources, "Distribution").get("DistributionConfig")
     if not isinstance(config, Mapping):
@@ -199,8 +235,10 @@ def _origin(resolver: Evaluator, origin: Mapping[str, Any], default: OriginSetti
         for h in origin.get("OriginCustomHeaders") or []
     )
     custom = origin.get("CustomOriginConfig") or {}
+    s3 = resolver.value(origin.get("S3OriginConfig"), None)
     return replace(
         default,
+        kind="s3" if isinstance(s3, Mapping) else default.kind,
         domain_name=str(domain),
         path=str(path),
         custom_headers=tuple(h for h in headers if h[0]) or default.custom_headers,

@@ -8,6 +8,15 @@
   The bucket the MRAP routed to still applies its own bucket policy: an explicit Deny there (a company-network-only
   rule on `aws:SourceVpce`, say) refuses the read whatever the other policies allow (IAM evaluation logic; for
   this path inferred, not documented).
+- Through the MRAP in native mode (CloudFront's service principal, `aws:SourceArn` = the distribution): a service
+  principal has no identity policy, so the MRAP policy must allow it and so must the policy of the bucket the
+  request was routed to ("For a cross-account request to succeed, the following policies must permit the
+  operation: The Multi-Region Access Point policy ... The underlying bucket policy (where the request is routed
+  to)", S3 User Guide, "Multi-Region Access Point permissions"; the CloudFront guide's MRAP origin page asks for
+  both the MRAP policy and every bucket's policy). Every bucket here carries the deploy tooling's statement.
+- Listing (`s3:ListBucket`, what turns a missing key from 403 into 404): on the MRAP ARN itself, not on
+  `.../object/*` (the S3 guide's access point form for bucket-level actions; for an MRAP inferred from it), and
+  on the routed bucket under the same rules as a read.
 - Straight to a bucket (the origin group's failover origin, CloudFront's origin access control): the bucket policy
   statement the deploy tooling writes (`infra.aws.buckets.cloudfront_read_statement`), with the distribution's ARN
   as `aws:SourceArn`, next to the statements the bucket already had (`existing_statements`); or, for the role, its
@@ -32,7 +41,7 @@ from urllib.parse import unquote
 from infra.aws.buckets import cloudfront_read_statement
 from infra.local.cloudformation import TEMPLATE_FILE, DeployedNames, Evaluator, Unresolved
 from infra.local.cloudfront.events import DISTRIBUTION_ID
-from infra.local.iam import Policy, Principal, Request, allowed, decide
+from infra.local.iam import Decision, Policy, Principal, Request, allowed, decide
 
 __all__ = ["ACCOUNT_ID", "CLOUDFRONT", "StackIdentities", "Access", "AccessPolicies", "access_policies", "s3_action",
            "object_key"]
@@ -65,10 +74,12 @@ class StackIdentities:
     def distribution_arn(self) -> str:
         return f"arn:aws:cloudfront::{self.account_id}:distribution/{self.distribution_id}"
 
-    def deployed_names(self, regions: Sequence[str]) -> DeployedNames:
+    def deployed_names(self, regions: Sequence[str], parameters: Optional[Mapping[str, str]] = None) -> DeployedNames:
+        """The deployed stack's names, with the stack's parameter values (`parameters`, e.g. NativeMode)."""
         return DeployedNames(
             account_id=self.account_id,
-            parameters={"BucketNames": ",".join(self.bucket_names), "BucketRegions": ",".join(regions)},
+            parameters={**(parameters or {}), "BucketNames": ",".join(self.bucket_names),
+                        "BucketRegions": ",".join(regions)},
             refs={"Mrap": self.mrap_name, "Distribution": self.distribution_id},
             attributes={("Mrap", "Alias"): self.mrap_alias, ("FunctionRole", "Arn"): self.role_arn},
         )
@@ -131,9 +142,10 @@ def object_key(target: str) -> str:
 class Access:
     def __init__(self, template: Mapping[str, Any], identities: StackIdentities, regions: Sequence[str],
                  existing_statements: Optional[Mapping[str, Sequence[Mapping[str, Any]]]] = None,
-                 kms_key_policies: Optional[Mapping[str, Mapping[str, Any]]] = None) -> None:
+                 kms_key_policies: Optional[Mapping[str, Mapping[str, Any]]] = None,
+                 parameters: Optional[Mapping[str, str]] = None) -> None:
         self.identities = identities
-        resolved = access_policies(template, identities.deployed_names(regions))
+        resolved = access_policies(template, identities.deployed_names(regions, parameters))
         self.role_policies = tuple(Policy.parse(name, document) for name, document in resolved.role)
         self.mrap_policy = Policy.parse("MrapPolicy", resolved.mrap)
         self.role = Principal("AWS", identities.role_arn)
@@ -154,24 +166,36 @@ class Access:
         path = TEMPLATE_FILE if path is None else Path(path)
         return cls(json.loads(path.read_text(encoding="utf-8")), identities, regions, **account_state)
 
-    def through_mrap(self, principal: Principal, method: str, target: str, bucket_name: Optional[str] = None) -> bool:
-        """Whether S3 lets `principal` make this request through the MRAP (to `bucket_name`, the bucket it routed
-        to, whose policy may deny it)."""
+    def through_mrap(self, principal: Principal, method: str, target: str, bucket_name: Optional[str] = None,
+                     context: Optional[Mapping[str, str]] = None) -> bool:
+        """Whether S3 lets `principal` (with the request's condition keys `context`) make this request through the
+        MRAP (to `bucket_name`, the bucket it routed to, whose policy may deny it)."""
         action = s3_action(method, target)
         if action is None:
             return True
         resource = self.identities.mrap_arn + ("" if action == "s3:ListBucket" else f"/object/{object_key(target)}")
-        request = Request(action, resource, principal)
+        request = Request(action, resource, principal, dict(context or {}))
+        if principal.kind == "Service":  # no identity policy: the MRAP's and the routed bucket's must both allow
+            return allowed([self.mrap_policy], request) and (
+                bucket_name is None or self._bucket_decision(bucket_name, principal, context or {}, action,
+                                                             target) == "allow")
         identity_allows = principal == self.role and allowed(self.role_policies, request)
         if not (identity_allows and allowed([self.mrap_policy], request)):
             return False
-        return bucket_name is None or not self._bucket_denies(bucket_name, principal, {}, action, target)
+        return bucket_name is None or self._bucket_decision(bucket_name, principal, {}, action,
+                                                            target) != "explicit-deny"
 
-    def _bucket_denies(self, bucket_name: str, principal: Principal, context: Mapping[str, str], action: str,
-                       target: str) -> bool:
+    def may_list_through_mrap(self, principal: Principal, bucket_name: str,
+                              context: Optional[Mapping[str, str]] = None) -> bool:
+        """Whether the reader has s3:ListBucket through the MRAP: S3 then answers a missing key 404 NoSuchKey
+        instead of 403 AccessDenied."""
+        return self.through_mrap(principal, "GET", "/", bucket_name, context)
+
+    def _bucket_decision(self, bucket_name: str, principal: Principal, context: Mapping[str, str], action: str,
+                         target: str) -> Decision:
         policy = self.bucket_policies.get(bucket_name)
         request = Request(action, _bucket_resource(bucket_name, action, target), principal, dict(context))
-        return policy is not None and decide([policy], request) == "explicit-deny"
+        return decide([policy], request) if policy is not None else "implicit-deny"
 
     def may_decrypt(self, principal: Principal, key_arn: str) -> bool:
         """Whether `principal` may use the KMS key (kms:Decrypt): the key policy allows it by name, or allows the
@@ -191,11 +215,10 @@ class Access:
         action = s3_action(method, target)
         if action is None:
             return True
-        request = Request(action, _bucket_resource(bucket_name, action, target), principal, dict(context))
-        policy = self.bucket_policies.get(bucket_name)
-        decision = decide([policy], request) if policy is not None else "implicit-deny"
+        decision = self._bucket_decision(bucket_name, principal, context, action, target)
         if decision != "implicit-deny":
             return decision == "allow"
+        request = Request(action, _bucket_resource(bucket_name, action, target), principal, dict(context))
         return principal == self.role and allowed(self.role_policies, request)
 
 

@@ -197,10 +197,12 @@ class BucketServers:
     def serve(
         self, region: str, method: str, target: str, headers: Sequence[Tuple[str, str]], timeout_s: float = 30.0,
         may_decrypt: Callable[[str], bool] = lambda key_arn: True,
+        may_list: Callable[[], bool] = lambda: False,
     ) -> Tuple[int, List[Tuple[str, str]], bytes]:
         """An authorised request for `target` (path and query as on the wire) answered by the Region's bucket as
-        S3 would answer a reader without s3:ListBucket; `headers` lose the client's authentication.
-        `may_decrypt(key ARN)`: whether the reader may use an SSE-KMS object's key."""
+        S3 answers that reader; `headers` lose the client's authentication. `may_decrypt(key ARN)`: whether the
+        reader may use an SSE-KMS object's key; `may_list()`: whether it has s3:ListBucket (a missing key is then
+        404, else 403)."""
         bucket = self.buckets[region]
         path, _, query = target.partition("?")
         refusal = (refusal_before_reading(path, query)
@@ -216,7 +218,7 @@ class BucketServers:
         signed = signed_s3_headers(method, moto_host, moto_target, kept, bucket.region, BACKEND_CREDENTIALS)
         status, _reason, response_headers, body = send((bucket.host, bucket.port), method, moto_target, signed,
                                                        timeout_s)
-        return reader_answer(region, method, path, query, status, response_headers, body, self.ledger)
+        return reader_answer(region, method, path, query, status, response_headers, body, self.ledger, may_list)
 
     def _moto_pair(self, region: str, pair: str) -> str:
         name, equals, value = pair.partition("=")

@@ -93,7 +93,9 @@ class BucketEndpoint(ListenedStandIn):
             return refusal.status, error_headers(refusal), refusal.to_xml() if method != "HEAD" else b""
         status, response_headers, body = self._buckets.serve(
             self.region, method, target, headers, self._timeout_s,
-            functools.partial(self._access.may_decrypt, caller.principal))
+            functools.partial(self._access.may_decrypt, caller.principal),
+            functools.partial(self._access.to_bucket, self.bucket.bucket, caller.principal, caller.context, "GET",
+                              "/"))
         self._record(pop, method, target, status, error_code(status, body))
         return status, response_headers, body
 

@@ -3,10 +3,12 @@
 Every request is checked by the independent verifier (`infra.local.s3.verifier`, shared with the tests, no awscrt):
 SigV4A, every x-amz-* header signed, X-Amz-Region-Set covering the Region it is routed to, X-Amz-Date within
 15 minutes, Host = the MRAP alias. Then S3's authorisation: the action (s3:GetObject, or s3:GetObjectVersion with
-a versionId) must be allowed by the template's role policy and MRAP policy (`access.Access.through_mrap`). A
-refusal is S3's status and error XML. An accepted request goes to the chosen Region's bucket as S3 answers a
-reader (`BucketServers.serve`: version ids as replication keeps them, a key missing from that bucket is 403
-AccessDenied); the MRAP routes by proximity and the routes' traffic dials, never by key.
+a versionId) must be allowed by the template's role policy and MRAP policy, or in native mode CloudFront's service
+principal by the MRAP policy and the routed bucket's (`access.Access.through_mrap`). A refusal is S3's status and
+error XML. An accepted request goes to the chosen Region's bucket as S3 answers that reader (`BucketServers.serve`:
+version ids as replication keeps them, a key missing from that bucket is 404 NoSuchKey when the reader has
+s3:ListBucket through the MRAP, else 403 AccessDenied); the MRAP routes by proximity and the routes' traffic
+dials, never by key.
 
 With the network model on (`latency.NetworkModel`), each request waits one round trip between the POP it came
 from and the Region it was routed to.
@@ -85,6 +87,7 @@ class MrapStandIn(ListenedStandIn):
         timeout_s: float = 30.0,
         access: Optional[Access] = None,
         principals: Optional[Mapping[str, Principal]] = None,
+        contexts: Optional[Mapping[str, Mapping[str, str]]] = None,
         network: Optional[NetworkModel] = None,
         dials: Optional[Mapping[str, int]] = None,
     ) -> None:
@@ -94,6 +97,7 @@ class MrapStandIn(ListenedStandIn):
         self.buckets = buckets
         self.access = access  # None: no authorisation step (only for tests of the signature checks)
         self.principals = dict(principals or {})  # access key id -> who S3 takes the caller to be
+        self.contexts = dict(contexts or {})  # access key id -> its condition keys (CloudFront's aws:SourceArn)
         self.network = network or NetworkModel()
         self.routing = RoutingState(buckets, dials)
         self.forced_status: Optional[int] = None  # 500/503: answer every accepted request with that S3 error
@@ -126,11 +130,14 @@ class MrapStandIn(ListenedStandIn):
             return self._refuse(client_region, method, target, headers, region, refusal)
         bucket = self.buckets[region]
         may_decrypt: Callable[[str], bool] = _any_key
+        may_list: Callable[[], bool] = _no_listing
         if self.access is not None:
             principal = self.principals.get(verified.access_key_id)
-            if principal is None or not self.access.through_mrap(principal, method, target, bucket.bucket):
+            context = self.contexts.get(verified.access_key_id, {})
+            if principal is None or not self.access.through_mrap(principal, method, target, bucket.bucket, context):
                 return self._refuse(client_region, method, target, headers, region, access_denied(), verified=True)
             may_decrypt = functools.partial(self.access.may_decrypt, principal)
+            may_list = functools.partial(self.access.may_list_through_mrap, principal, bucket.bucket, context)
         if self.forced_status is not None:
             code, message = _FORCED.get(self.forced_status, ("InternalError", "Forced failure."))
             refusal = S3Refusal(self.forced_status, code, message)
@@ -138,7 +145,7 @@ class MrapStandIn(ListenedStandIn):
                          refusal.code, verified.algorithm)
             return refusal.status, error_headers(refusal), refusal.to_xml()
         status, response_headers, response_body = self.servers.serve(region, method, target, headers,
-                                                                      self._timeout_s, may_decrypt)
+                                                                      self._timeout_s, may_decrypt, may_list)
         self._record(client_region, method, target, headers, region, bucket.bucket, True, status,
                      error_code(status, response_body), verified.algorithm)
         return status, response_headers, response_body
@@ -171,3 +178,7 @@ class MrapStandIn(ListenedStandIn):
 
 def _any_key(key_arn: str) -> bool:
     return True  # no authorisation step: every key may be used
+
+
+def _no_listing() -> bool:
+    return False  # no authorisation step: no reader has s3:ListBucket

@@ -10,8 +10,10 @@ Sources: S3 API reference, "GetObject" and "Error responses" (error codes and th
 - "If the specified version is a delete marker, the response returns a 405 Method Not Allowed error and the
   Last-Modified: timestamp response header", with `x-amz-delete-marker: true`.
 - "If the current version of the object is a delete marker, Amazon S3 behaves as if the object was deleted and
-  includes x-amz-delete-marker: true in the response"; without `s3:ListBucket` a missing key or version is 403
-  `AccessDenied` (no reader here has it).
+  includes x-amz-delete-marker: true in the response"; a missing key or version is 404 `NoSuchKey` /
+  `NoSuchVersion` for a reader with `s3:ListBucket`, else 403 `AccessDenied` ("If you have the s3:ListBucket
+  permission on the bucket, Amazon S3 returns an HTTP status code 404 Not Found error. If you don't have the
+  s3:ListBucket permission, Amazon S3 returns an HTTP status code 403 Access Denied error", GetObject).
 - An object in S3 Glacier Flexible Retrieval or Deep Archive, not restored, is 403 `InvalidObjectState` ("The
   operation is not valid for the object's storage class").
 - An SSE-KMS object needs `kms:Decrypt` on its key: without it S3 answers 403 `AccessDenied` with KMS's message
@@ -111,8 +113,9 @@ def kept_request_headers(headers: Sequence[Tuple[str, str]]) -> List[Tuple[str, 
 
 
 def reader_answer(region: str, method: str, path: str, query: str, status: int, headers: List[Tuple[str, str]],
-                  body: bytes, ledger: VersionLedger) -> Answer:
-    """moto's answer turned into S3's, by S3's error code."""
+                  body: bytes, ledger: VersionLedger, may_list: Callable[[], bool] = lambda: False) -> Answer:
+    """moto's answer turned into S3's, by S3's error code; `may_list()`: whether the reader has s3:ListBucket (asked
+    only for a missing key or version)."""
     key = unquote(path[1:])
     if status < 400:
         return status, viewer_headers(headers, ledger, region), body
@@ -121,15 +124,26 @@ def reader_answer(region: str, method: str, path: str, query: str, status: int, 
     asked = _query_values(query, "versionId")
     marker = ledger.find(region, key, asked[0]) if asked else ledger.current(region, key)
     if marker is not None and marker.delete_marker:
-        return _delete_marker_answer(method, marker, named=bool(asked))
+        return _delete_marker_answer(method, marker, named=bool(asked), may_list=may_list)
     if code in ("NoSuchKey", "NoSuchVersion"):
-        return _refused(method, access_denied())
+        return _refused(method, _missing(code, key, asked, may_list))
     message = _ERROR_MESSAGE.search(body)
     text = message.group(1).decode() if message else ""
     return _refused(method, S3Refusal(status, code or "InternalError", text or "We encountered an internal error."))
 
 
-def _delete_marker_answer(method: str, marker: StoredVersion, named: bool) -> Answer:
+def _missing(code: str, key: str, asked: Sequence[str], may_list: Callable[[], bool]) -> S3Refusal:
+    """S3's answer for a key or version the bucket does not have: 404 for a reader who may list, else 403."""
+    if not may_list():
+        return access_denied()
+    if code == "NoSuchVersion":
+        return S3Refusal(404, code, "The specified version does not exist.",
+                         {"Key": key, "VersionId": asked[0] if asked else ""})
+    return S3Refusal(404, "NoSuchKey", "The specified key does not exist.", {"Key": key})
+
+
+def _delete_marker_answer(method: str, marker: StoredVersion, named: bool,
+                          may_list: Callable[[], bool] = lambda: False) -> Answer:
     marker_headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", marker.version_id)]
     if named:
         refusal = S3Refusal(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
@@ -137,7 +151,7 @@ def _delete_marker_answer(method: str, marker: StoredVersion, named: bool) -> An
         marker_headers += [("Last-Modified", email.utils.formatdate(marker.written_at, usegmt=True)),
                            ("Allow", "DELETE")]
     else:
-        refusal = access_denied()
+        refusal = _missing("NoSuchKey", marker.key, (), may_list)
     status, headers, body = _refused(method, refusal)
     return status, headers + marker_headers, body
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.local.cloudformation import DeployedNames, Evaluator, Unresolved
+from infra.local.cloudformation import DeployedNames, Evaluator, Unresolved, rule_failures
 
 TEMPLATE = {
     "Parameters": {
@@ -58,3 +58,38 @@ def test_deployed_names_resolve_resources_attributes_and_pseudo_parameters() -> 
 
 def test_resource_refs_can_be_kept_for_a_reader_that_follows_them() -> None:
     assert Evaluator(TEMPLATE, keep_resource_refs=True).resolve([{"Ref": "Bucket"}]) == [{"Ref": "Bucket"}]
+
+
+def test_an_attribute_is_kept_for_a_reader_that_follows_it_before_deployment() -> None:
+    assert Evaluator(TEMPLATE, keep_resource_refs=True).resolve({"Fn::GetAtt": ["Bucket", "Arn"]}) == \
+        {"Fn::GetAtt": ["Bucket", "Arn"]}
+
+
+RULED = {
+    **TEMPLATE,
+    "Rules": {
+        "UsEast1": {"Assertions": [{"Assert": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+                                    "AssertDescription": "deploy in us-east-1"}]},
+        "NativeNeedsDefaultRegions": {
+            "RuleCondition": {"Fn::Equals": [{"Ref": "Mode"}, "native"]},
+            "Assertions": [{"Assert": {"Fn::Not": [{"Fn::Contains": [{"Ref": "Regions"}, "af-south-1"]}]},
+                            "AssertDescription": "not with af-south-1"}]},
+    },
+}
+
+
+@pytest.mark.parametrize("parameters, region, failures", [
+    ({}, "us-east-1", []),
+    ({}, "eu-west-1", ["deploy in us-east-1"]),
+    ({"Regions": "eu-west-2,af-south-1"}, "us-east-1", []),  # the rule's condition does not hold
+    ({"Mode": "native", "Regions": "eu-west-2,af-south-1"}, "us-east-1", ["not with af-south-1"]),
+    ({"Mode": "native"}, "us-east-1", []),
+], ids=["accepted", "region", "condition-false", "assertion-fails", "assertion-holds"])
+def test_rules_refuse_parameters_as_cloudformation_does(parameters: dict, region: str, failures: list) -> None:
+    assert rule_failures(RULED, parameters, region=region) == failures
+
+
+@pytest.mark.parametrize("text", ["${Bucket.Arn}", "${Bucket}"], ids=["attribute", "resource"])
+def test_a_kept_reference_is_not_text_in_a_substitution(text: str) -> None:
+    with pytest.raises(Unresolved):
+        Evaluator(TEMPLATE, keep_resource_refs=True).resolve({"Fn::Sub": text})

@@ -109,3 +109,20 @@ def test_the_signed_url_demo_prints_commands_that_work_and_removes_its_key() -> 
             assert f"<Code>{code}</Code>" in answer, (comment, answer)
     key = Path(re.search(r"throwaway key (\S+)\)", output).group(1))  # type: ignore[union-attr]
     assert not key.exists() and not key.parent.exists()
+
+
+def test_the_native_demo_passes_with_cloudfront_signing_and_no_function() -> None:
+    completed = _demo("--native", "--count", "1")
+
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0 and output.rstrip().splitlines()[-3] == "PASS", output
+    assert "CloudFront's SigV4A origin access control (native mode)" in output
+    assert "no function: native mode" in output and "invocations, median" not in output  # none counted
+
+
+def test_missing_keys_404_with_native_mode_is_one_line_and_a_non_zero_exit() -> None:
+    completed = _demo("--native", "--missing-keys", "404", timeout=60)
+
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert completed.stderr.count("\n") == 1 and "MissingKeys=404 needs NativeMode=false" in completed.stderr
+    assert "starting" not in completed.stdout  # nothing was started

@@ -39,3 +39,14 @@ def test_the_brownfield_story_and_the_latency_table() -> None:
     measured = {(who, path.split()[0].rstrip(",")): int(ms) for who, path, _, _, ms in rows}
     # the delay model is on: what the client saw includes at least the modelled round trips
     assert all(measured[k] >= modelled[k] for k in modelled), rows
+
+
+def test_with_missing_keys_404_the_empty_ohio_answers_404_and_the_passive_region_still_protects_houston() -> None:
+    demo = subprocess.run([sys.executable, "-m", "infra.local.demo", "--brownfield", "--missing-keys", "404",
+                           "--check", "--count", "1"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    output = demo.stdout + demo.stderr
+
+    assert demo.returncode == 0, output
+    assert re.search(r"ok +Houston: (\d+) of \1 existing images answered 404 NoSuchKey by us-east-2 .*"
+                     r"404 is not a failover code: the viewer gets the 404", output), output
+    assert re.search(r"ok +during the backfill: Houston GET /images/red.png: 200 from eu-west-2", output)

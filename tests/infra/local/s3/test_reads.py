@@ -60,6 +60,27 @@ def test_a_missing_key_is_403_without_the_delete_marker_header(servers: BucketSe
     assert header(answer, "x-amz-delete-marker") == []
 
 
+def may_list() -> bool:
+    return True
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/never-written-404.txt", "NoSuchKey"),
+    ("/listed-deleted.txt", "NoSuchKey"),
+    ("/listed-versioned.txt?versionId=00000000-0000-4000-8000-000000000000", "NoSuchVersion"),
+], ids=["missing key", "current delete marker", "missing version"])
+def test_a_reader_who_may_list_gets_404_for_what_is_missing(servers: BucketServers, target: str,
+                                                            expected: str) -> None:
+    servers.put(REGION, "listed-deleted.txt", b"x")
+    servers.delete(REGION, "listed-deleted.txt")
+    servers.put(REGION, "listed-versioned.txt", b"x")
+
+    answer = servers.serve(REGION, "GET", target, [], may_list=may_list)
+
+    assert (answer[0], code(answer)) == (404, expected)
+    assert header(answer, "x-amz-delete-marker") == (["true"] if "deleted" in target else [])
+
+
 def test_a_malformed_version_id_is_400(servers: BucketServers) -> None:
     servers.put(REGION, "versioned-400.txt", b"x")
 
