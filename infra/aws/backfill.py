@@ -19,23 +19,23 @@ replication rules keep out of replication as they do the probe.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from .clients import HOME_REGION, ClientFactory, SessionClients
-from .errors import ToolError, error_code, error_message, refusal, unexpected
+from .clients import HOME_REGION, ClientFactory
+from .errors import ToolError, error_code, error_message, refusal
 from .regions import Bucket
-from .replication import BACKFILL_PREFIX, LOCAL_PREFIXES, current_replication, ensure_role, is_our_rule
-from .routes import ACTIVE, PASSIVE, set_routes
-from .stack import stack_outputs
+from .replication import (BACKFILL_PREFIX, LOCAL_PREFIXES, current_replication, ensure_role, replication_role_name,
+                          role_arn_for)
+from .replication import their_rules as _their_rules
+from .routes import Route, change_routes, get_routes
+from .rules import ACTIVE, PASSIVE, manifest_statuses
 
 __all__ = [
     "JOB_DESCRIPTION_PREFIX",
@@ -60,10 +60,14 @@ __all__ = [
     "BackfillPlan",
     "plan_backfill",
     "wanted_routes",
-    "activate",
+    "sources_of",
+    "recopy_cost",
+    "routes_for",
+    "apply_routes",
+    "creation_dates",
+    "their_rules",
     "resume",
     "status",
-    "main",
 ]
 
 JOB_DESCRIPTION_PREFIX = "mrap-edge backfill"
@@ -265,18 +269,47 @@ def holds_objects(clients: ClientFactory, bucket: Bucket) -> bool:
             return False
 
 
+def their_rules(clients: ClientFactory, account_id: str, stack_name: str, source: Bucket) -> List[str]:
+    """The ids of the user's enabled rules on `source`."""
+    config = current_replication(clients, source)
+    role = role_arn_for(account_id, replication_role_name(stack_name))
+    return [str(r.get("ID")) for r in _their_rules(config, stack_name, role) if r.get("Status") == "Enabled"]
+
+
+def recopy_cost(clients: ClientFactory, source: Bucket, limit: int = 100_000) -> str:
+    """What including COMPLETED objects costs, for the dry run: S3 copies every eligible version again, to every
+    destination of the source's rules, those that already hold it included."""
+    count, more = 0, False
+    try:
+        for page in clients("s3", source.region).get_paginator("list_object_versions").paginate(Bucket=source.name):
+            count += sum(1 for v in page.get("Versions", []) if not str(v["Key"]).startswith(LOCAL_PREFIXES))
+            if count >= limit:
+                more = True
+                break
+    except ClientError as error:
+        if error_code(error) == "NoSuchBucket":
+            return f"{source.name} does not exist yet: nothing to copy again"
+        raise refusal(f"list the object versions of {source.name}", error,
+                      "the caller needs s3:ListBucketVersions") from None
+    return (f"objects already replicated are included (COMPLETED): S3 copies all {count:,}{'+' if more else ''} "
+            f"object versions of {source.name} again, to every destination of its rules, those that hold them "
+            "already included; each copy is billed as replication (a request and the data transfer)")
+
+
 def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: Bucket,
               destinations: Sequence[Bucket], role_arn: str, say: Say, sleep: Sleep = time.sleep,
-              role_is_new: bool = False) -> Job:
-    """CreateJob: replicate the source's objects that were never replicated (or failed) to its rules' destinations.
+              role_is_new: bool = False, statuses: Optional[Sequence[str]] = None) -> Job:
+    """CreateJob: replicate the source's objects with the given replication statuses (manifest_statuses: never
+    replicated or failed, plus COMPLETED/REPLICA when a destination is filled after the source already replicated) to
+    its rules' destinations.
 
     An object's replication status is one for all its destinations: when the source already replicates somewhere
     else with rules of the user's, its objects are COMPLETED (copied there) though not in the new bucket, so those
     are included too; S3 then copies them to every destination again (the user's included)."""
     source_arn = f"arn:aws:s3:::{source.name}"
-    config = current_replication(clients, source) or {}
-    theirs = [str(r.get("ID")) for r in config.get("Rules", []) if not is_our_rule(r) and r.get("Status") == "Enabled"]
-    statuses = ["NONE", "FAILED"] + (["COMPLETED"] if theirs else [])
+    theirs = their_rules(clients, account_id, stack_name, source)
+    if statuses is None:
+        statuses = manifest_statuses(first_copy=not theirs, holds_replicas=False)
     request = {
         "AccountId": account_id,
         "ConfirmationRequired": False,
@@ -289,7 +322,7 @@ def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: 
             "ManifestOutputLocation": {"ExpectedManifestBucketOwner": account_id, "Bucket": source_arn,
                                        "ManifestPrefix": MANIFEST_PREFIX,
                                        "ManifestFormat": "S3InventoryReport_CSV_20211130"},
-            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": statuses},
+            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": list(statuses)},
             "EnableManifestOutput": True,
         }},
         "Description": job_description(stack_name, source, destinations),
@@ -315,7 +348,7 @@ def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: 
                           f"scripts/backfill --stack-name {stack_name} --resume") from None
     say(f"backfill {source.name} -> {', '.join(d.name for d in destinations)}: job {job_id} started in "
         f"{source.region} (report of failed tasks: s3://{source.name}/{REPORT_PREFIX}/)")
-    if theirs:
+    if "COMPLETED" in statuses and theirs:
         say(f"  objects your rules ({', '.join(theirs)}) already replicated are included: S3 copies them to every "
             "destination of the configuration again, yours too")
     return Job(job_id=job_id, region=source.region, source=source.name,
@@ -342,10 +375,13 @@ def wait_for_jobs(clients: ClientFactory, account_id: str, stack_name: str, jobs
 
 @dataclass
 class Record:
-    """The pairs source -> destination known to be complete, with how that was established."""
+    """The pairs source -> destination known to be complete, with how that was established; and the Regions deploy
+    made passive itself (only those it makes active again: a Region passive for another reason, an operator's
+    failover, stays as the operator left it)."""
     bucket: str
     key: str
     complete: Dict[str, str] = field(default_factory=dict)
+    made_passive: List[str] = field(default_factory=list)
     changed: bool = False
 
     @staticmethod
@@ -358,6 +394,21 @@ class Record:
     def mark(self, source: str, destination: str, how: str) -> None:
         if not self.is_complete(source, destination):
             self.complete[self.pair(source, destination)] = how
+            self.changed = True
+
+    def copied_by_job(self, source: str) -> bool:
+        """True when a job already copied `source`'s objects somewhere: they are COMPLETED now."""
+        return any(k.startswith(f"{source}->") and v.startswith("job ") for k, v in self.complete.items())
+
+    def received_by_job(self, destination: str) -> bool:
+        return any(k.endswith(f"->{destination}") and v.startswith("job ") for k, v in self.complete.items())
+
+    def set_passive(self, region: str, passive: bool) -> None:
+        if passive and region not in self.made_passive:
+            self.made_passive.append(region)
+            self.changed = True
+        elif not passive and region in self.made_passive:
+            self.made_passive.remove(region)
             self.changed = True
 
 
@@ -373,14 +424,17 @@ def load_record(clients: ClientFactory, code_bucket: str, stack_name: str) -> Re
         if error_code(error) in ("NoSuchKey", "404", "NoSuchBucket"):
             return record
         raise refusal(f"read s3://{code_bucket}/{record.key}", error, "the caller needs s3:GetObject") from None
-    record.complete = dict(json.loads(body).get("complete", {}))
+    saved = json.loads(body)
+    record.complete = dict(saved.get("complete", {}))
+    record.made_passive = list(saved.get("made_passive", []))
     return record
 
 
 def save_record(clients: ClientFactory, record: Record) -> None:
     if not record.changed:
         return
-    body = json.dumps({"complete": record.complete}, indent=1, sort_keys=True).encode()
+    body = json.dumps({"complete": record.complete, "made_passive": record.made_passive}, indent=1,
+                      sort_keys=True).encode()
     try:
         clients("s3", HOME_REGION).put_object(Bucket=record.bucket, Key=record.key, Body=body,
                                               ContentType="application/json")
@@ -403,43 +457,97 @@ class BackfillPlan:
     running: List[Job] = field(default_factory=list)
     broken: List[Job] = field(default_factory=list)  # a source's latest job ended Failed, Cancelled or with failures
     incomplete: Set[str] = field(default_factory=set)  # destination bucket names still missing objects
+    destinations: Dict[str, List[Bucket]] = field(default_factory=dict)  # source name -> the buckets it fills
+    statuses: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # source name -> its manifest's statuses
+    record: Optional[Record] = None
 
     def pending_destinations(self, buckets: Sequence[Bucket], source: Bucket, record: Record) -> List[Bucket]:
         return [d for d in buckets if d != source and not record.is_complete(source.name, d.name)]
 
 
+def creation_dates(clients: ClientFactory) -> Dict[str, datetime]:
+    """Each bucket's CreationDate (ListBuckets): a job created before its destination existed copied into another
+    bucket of the same name, one deleted since (ListJobs remembers jobs for 90 days)."""
+    try:
+        listed = clients("s3", HOME_REGION).list_buckets().get("Buckets", [])
+    except ClientError as error:
+        raise refusal("list the buckets", error, "the caller needs s3:ListAllMyBuckets") from None
+    return {str(b["Name"]): b["CreationDate"] for b in listed}
+
+
+def _for_these_buckets(job: Job, source: Bucket, destinations: Sequence[Bucket], created: Dict[str, datetime]) -> bool:
+    """The job copies `source` into every one of `destinations` as they are now: it names them and it was created
+    after each of them (and after the source)."""
+    if job.source != source.name or not {d.name for d in destinations} <= set(job.destinations):
+        return False
+    if job.created is None:
+        return False
+    return all(name not in created or job.created >= created[name]
+               for name in [source.name, *(d.name for d in destinations)])
+
+
 def plan_backfill(clients: ClientFactory, account_id: str, stack_name: str, buckets: Sequence[Bucket],
                   record: Record) -> BackfillPlan:
     """Decide, with the replication rules already in place, which pairs are complete (marking them in `record`),
-    which sources need a job, and which jobs are still running or ended badly."""
-    plan = BackfillPlan()
+    which sources need a job, and which jobs are still running or ended badly.
+
+    One job from a bucket that holds everything fills every bucket still missing objects (a Region added later, say),
+    with COMPLETED (and REPLICA) objects included once the source already replicated: otherwise the manifest is
+    empty and S3 fails the job. Only when no such bucket exists (each holds something the others lack) does every
+    source that holds objects get a job of its own."""
+    plan = BackfillPlan(record=record)
     pending = {b.name: plan.pending_destinations(buckets, b, record) for b in buckets}
     if not any(pending.values()):
         return plan
-    latest: Dict[str, Job] = {}
-    for job in list_stack_jobs(clients, account_id, stack_name, [b.region for b in buckets if pending[b.name]]):
-        latest.setdefault(job.source, job)
-    for source in buckets:
-        destinations = pending[source.name]
+    created = creation_dates(clients)
+    jobs = list_stack_jobs(clients, account_id, stack_name, [b.region for b in buckets])
+    _mark_complete(clients, buckets, pending, jobs, created, record)
+    missing = {d.name for b in buckets for d in pending[b.name] if not record.is_complete(b.name, d.name)}
+    if not missing:
+        return plan
+    plan.incomplete = set(missing)
+    holders = [b for b in buckets if b.name not in missing and holds_objects(clients, b)]
+    sources = holders[:1] or [b for b in buckets if any(not record.is_complete(b.name, d.name) for d in buckets
+                                                       if d != b)]
+    for source in sources:
+        destinations = [d for d in buckets if d.name in missing and d != source]
         if not destinations:
             continue
-        job = latest.get(source.name)
-        if job is not None and job.clean and {d.name for d in destinations} <= set(job.destinations):
-            for destination in destinations:
-                record.mark(source.name, destination.name, f"job {job.job_id} complete")
-            continue
-        if not holds_objects(clients, source):
-            for destination in destinations:
-                record.mark(source.name, destination.name, "source empty once replication was set up")
-            continue
-        plan.incomplete.update(d.name for d in destinations)
+        plan.destinations[source.name] = destinations
+        first_copy = not record.copied_by_job(source.name)
+        plan.statuses[source.name] = manifest_statuses(first_copy=first_copy,
+                                                       holds_replicas=not first_copy and record.received_by_job(
+                                                           source.name))
+        job = next((j for j in jobs if _for_these_buckets(j, source, destinations, created)), None)
         if job is not None and job.running:
             plan.running.append(job)
-        elif job is not None:
+        elif job is not None and not job.clean:
             plan.broken.append(job)
         else:
             plan.to_start.append(source)
     return plan
+
+
+def _mark_complete(clients: ClientFactory, buckets: Sequence[Bucket], pending: Dict[str, List[Bucket]],
+                   jobs: Sequence[Job], created: Dict[str, datetime], record: Record) -> None:
+    """Mark the pairs a clean job of these buckets completed, and those whose source held nothing once replication
+    was in place. A clean job from a bucket every other bucket had already been copied into completes every pair into
+    its destinations."""
+    for source in buckets:
+        open_pairs = [d for d in pending[source.name] if not record.is_complete(source.name, d.name)]
+        if open_pairs and not holds_objects(clients, source):
+            for destination in open_pairs:
+                record.mark(source.name, destination.name, "source empty once replication was set up")
+    for source in buckets:
+        for destination in pending[source.name]:
+            job = next((j for j in jobs if _for_these_buckets(j, source, [destination], created)), None)
+            if job is not None and job.clean:
+                record.mark(source.name, destination.name, f"job {job.job_id} complete")
+                if all(record.is_complete(o.name, source.name) for o in buckets if o != source):
+                    for other in buckets:
+                        if other not in (source, destination):
+                            record.mark(other.name, destination.name, f"job {job.job_id} complete (from "
+                                                                      f"{source.name}, which held everything)")
 
 
 def wanted_routes(buckets: Sequence[Bucket], incomplete: Set[str], sources: Sequence[str]) -> Dict[str, int]:
@@ -453,15 +561,41 @@ def wanted_routes(buckets: Sequence[Bucket], incomplete: Set[str], sources: Sequ
     return wanted
 
 
-def _sources(plan: BackfillPlan) -> List[str]:
+def sources_of(plan: BackfillPlan) -> List[str]:
     return [job.source for job in plan.running + plan.broken] + [b.name for b in plan.to_start]
 
 
-def activate(clients: ClientFactory, account_id: str, mrap_arn: str, buckets: Sequence[Bucket], plan: BackfillPlan,
-             say: Say, sleep: Sleep = time.sleep) -> None:
-    """Routes as the backfill state says: complete buckets active, the others passive (one always active)."""
-    set_routes(clients, account_id, mrap_arn, wanted_routes(buckets, plan.incomplete, _sources(plan)), say,
-               sleep=sleep)
+def routes_for(buckets: Sequence[Bucket], plan: BackfillPlan, current: Sequence[Route],
+               record: Record) -> Tuple[Dict[str, int], List[str]]:
+    """The dials to set, and warnings: a Region missing objects is made passive (and recorded so); a complete Region
+    is made active only if deploy or the backfill made it passive; any other passive Region was made so by someone
+    else (an operator's failover) and is left alone, with a warning."""
+    wanted = wanted_routes(buckets, plan.incomplete, sources_of(plan))
+    warnings = []
+    for route in current:
+        if route.region not in wanted:
+            continue
+        if wanted[route.region] == ACTIVE and not route.active and route.region not in record.made_passive:
+            wanted[route.region] = route.traffic_dial
+            warnings.append(f"{route.region} ({route.bucket}) is passive and was not made so by deploy (a failover "
+                            f"with scripts/routes?): left passive; make it active with scripts/routes --activate "
+                            f"{route.region}")
+    return wanted, warnings
+
+
+def apply_routes(clients: ClientFactory, account_id: str, mrap_arn: str, buckets: Sequence[Bucket],
+                 plan: BackfillPlan, record: Record, say: Say, sleep: Sleep = time.sleep, dry_run: bool = False,
+                 wait: bool = True) -> None:
+    """Routes as the backfill state says (routes_for), recorded, then saved with the record."""
+    wanted, warnings = routes_for(buckets, plan, get_routes(clients, account_id, mrap_arn), record)
+    for warning in warnings:
+        say(f"warning: {warning}")
+    change_routes(clients, account_id, mrap_arn, wanted, say, dry_run=dry_run, wait=wait, sleep=sleep)
+    if dry_run:
+        return
+    for region, dial in wanted.items():
+        record.set_passive(region, dial == PASSIVE)
+    save_record(clients, record)
 
 
 def resume(clients: ClientFactory, account_id: str, stack_name: str, buckets: Sequence[Bucket], record: Record,
@@ -476,16 +610,16 @@ def resume(clients: ClientFactory, account_id: str, stack_name: str, buckets: Se
     if restart:
         role_arn, created = ensure_batch_role(clients, account_id, stack_name, buckets, say)
         for source in restart:
-            plan.running.append(start_job(clients, account_id, stack_name, source,
-                                          plan.pending_destinations(buckets, source, record), role_arn, say, sleep,
-                                          role_is_new=created))
+            plan.running.append(start_job(clients, account_id, stack_name, source, plan.destinations[source.name],
+                                          role_arn, say, sleep, role_is_new=created,
+                                          statuses=plan.statuses[source.name]))
     save_record(clients, record)
     if plan.running:
         wait_for_jobs(clients, account_id, stack_name, plan.running, say, sleep, poll, timeout)
     plan = plan_backfill(clients, account_id, stack_name, buckets, record)
     save_record(clients, record)
     if mrap_arn:
-        activate(clients, account_id, mrap_arn, buckets, plan, say, sleep)
+        apply_routes(clients, account_id, mrap_arn, buckets, plan, record, say, sleep)
     return plan
 
 
@@ -510,49 +644,3 @@ def status(clients: ClientFactory, account_id: str, stack_name: str, buckets: Se
     if not complete:
         say(f"run scripts/backfill --stack-name {stack_name} --resume to copy what is missing, wait, and activate")
     return complete
-
-
-def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,
-         sleep: Sleep = time.sleep) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/backfill", description=__doc__.splitlines()[0])
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--status", action="store_true", help="(default) what is copied, each job's progress")
-    action.add_argument("--resume", action="store_true",
-                        help="start what is missing (again), wait for the jobs, then make complete Regions active")
-    action.add_argument("--activate", action="store_true",
-                        help="set the routes from what is complete now, without waiting")
-    parser.add_argument("--stack-name", default="mrap-edge")
-    parser.add_argument("--code-bucket", help="the deployables bucket deploy used (default "
-                        "mrap-edge-deployables-<account>), which holds the record of what is complete")
-    parser.add_argument("--poll", type=float, default=60.0, help="--resume: seconds between progress lines")
-    parser.add_argument("--timeout", type=float, help="--resume: stop waiting after this many seconds")
-    args = parser.parse_args(argv)
-    try:
-        factory: ClientFactory = clients or SessionClients()
-        outputs = stack_outputs(factory, args.stack_name)
-        names = [n for n in outputs.get("BucketNames", "").split(",") if n]
-        buckets = [Bucket(n, r) for n, r in zip(names, outputs.get("BucketRegions", "").split(","))]
-        if not buckets:
-            raise ToolError(f"unable to read the buckets from stack {args.stack_name}'s outputs")
-        account = str(factory("sts", HOME_REGION).get_caller_identity()["Account"])
-        record = load_record(factory, args.code_bucket or f"mrap-edge-deployables-{account}", args.stack_name)
-        if args.resume or args.activate:
-            if args.resume:
-                plan = resume(factory, account, args.stack_name, buckets, record, outputs.get("MrapArn", ""), print,
-                              sleep, args.poll, args.timeout)
-            else:
-                plan = plan_backfill(factory, account, args.stack_name, buckets, record)
-                save_record(factory, record)
-                activate(factory, account, outputs.get("MrapArn", ""), buckets, plan, print, sleep)
-            if plan.incomplete:
-                print(f"still missing objects: {', '.join(sorted(plan.incomplete))} (passive until copied)")
-                return 2
-            print("backfill complete: every bucket holds every object; next: scripts/upload-probes")
-            return 0
-        return 0 if status(factory, account, args.stack_name, buckets, record, print) else 2
-    except ToolError as error:
-        print(f"backfill: {error}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as error:
-        print(f"backfill: {unexpected(error)}", file=sys.stderr)
-        return 1

@@ -18,8 +18,8 @@ from .clients import HOME_REGION, ClientFactory
 from .errors import ToolError, error_code, refusal
 from .regions import Bucket
 from .replication import CREATED_BY_TAG, LOCAL_PREFIXES
-# Replication lives in replication.py; this name stays importable from here for code written before the move.
-from .replication import PROBE_KEY, replication_configuration  # noqa: F401
+# The local stand-in (infra/local) imports the replication configuration from here.
+from .replication import replication_configuration  # noqa: F401
 
 __all__ = [
     "CREATED_BY_TAG",

@@ -8,23 +8,18 @@ everything and prints what would change, up to the change set, and writes nothin
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ..packaging import file_sha256
+from ..packaging import build_package, file_sha256
 from . import backfill, edge_services, error_pages, preflight, replication, routes, stack
 from . import buckets as s3_setup
-from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
-from .errors import unexpected
-from .regions import Bucket, check_bucket_count, check_native_mode, parse_buckets
+from .clients import HOME_REGION, ClientFactory, ToolError
+from .regions import Bucket, check_bucket_count, check_native_mode
 
-__all__ = ["DeployOptions", "deploy", "main", "code_key", "build_parser"]
+__all__ = ["DeployOptions", "deploy", "code_key", "stack_parameters", "REPO_ROOT"]
 
 Say = Callable[[str], None]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,11 +59,7 @@ def _package(options: DeployOptions, say: Say) -> Path:
         if not options.zip_path.is_file():
             raise ToolError(f"unable to read package: {options.zip_path}")
         return options.zip_path
-    try:
-        from infra.packaging import build_package
-    except ImportError as error:
-        raise ToolError(f"unable to build the package ({error}); pass --zip PATH") from None
-    from edge.config import load_config
+    from edge.config import load_config  # the function's own config module: read only when packaging here
 
     result = build_package(runtime=options.runtime, config=load_config(), out_dir=REPO_ROOT / "dist",
                            requirements=REPO_ROOT / "requirements.txt")
@@ -136,7 +127,7 @@ def _buckets_and_replication(clients: ClientFactory, account: str, options: Depl
     for bucket in options.buckets:
         s3_setup.ensure_bucket(clients, bucket, say, versioned=True, dry_run=dry)
     role_arn = replication.ensure_replication_role(clients, account, options.stack_name, options.buckets, say, dry)
-    replication.put_replication(clients, options.buckets, role_arn, options.rtc, say, dry)
+    replication.put_replication(clients, options.stack_name, options.buckets, role_arn, options.rtc, say, dry)
     return _backfill(clients, account, options, code_bucket, say, sleep)
 
 
@@ -156,31 +147,69 @@ def _backfill(clients: ClientFactory, account: str, options: DeployOptions, code
         role_arn, created = backfill.ensure_batch_role(clients, account, options.stack_name, options.buckets, say,
                                                        options.dry_run)
         for source in plan.to_start:
-            destinations = plan.pending_destinations(options.buckets, source, record)
+            destinations, statuses = plan.destinations[source.name], plan.statuses[source.name]
             if options.dry_run:
                 say(f"would start a backfill job (S3 Batch Replication) {source.name} -> "
-                    f"{', '.join(d.name for d in destinations)} in {source.region}")
+                    f"{', '.join(d.name for d in destinations)} in {source.region}, objects "
+                    f"{', '.join(statuses)}")
+                if "COMPLETED" in statuses:
+                    say("  " + backfill.recopy_cost(clients, source))
                 continue
             plan.running.append(backfill.start_job(clients, account, options.stack_name, source, destinations,
-                                                   role_arn, say, sleep, role_is_new=created))
+                                                   role_arn, say, sleep, role_is_new=created, statuses=statuses))
     if not options.dry_run:
         backfill.save_record(clients, record)
     return plan
 
 
+class NewMrapRoutes:
+    """A new MRAP routes to every Region, the new, empty bucket's too, from the moment it exists; the stack goes on
+    for minutes (the distribution, the old MRAP's deletion). So, during the stack's wait, the routes of a new MRAP
+    are submitted as soon as S3 reports it, not after the stack."""
+
+    def __init__(self, clients: ClientFactory, account: str, options: DeployOptions,
+                 existing: Optional[Dict[str, Any]], plan: Optional[backfill.BackfillPlan], say: Say,
+                 sleep: Callable[[float], None]) -> None:
+        current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (existing or {}).get("Parameters", [])}
+        self.new = plan is not None and current.get("MrapName") != options.mrap_name
+        self.clients, self.account, self.options, self.plan, self.say = clients, account, options, plan, say
+        self.sleep = sleep
+        self.submitted = ""  # the MRAP's ARN once its routes are submitted
+
+    def poll(self) -> None:
+        if not self.new or self.submitted or self.plan is None or self.plan.record is None:
+            return
+        arn = routes.find_mrap(self.clients, self.account, self.options.mrap_name)
+        if not arn:
+            return
+        self.say(f"MRAP {self.options.mrap_name} exists: setting its routes now (it routes to every Region until "
+                 "then)")
+        backfill.apply_routes(self.clients, self.account, arn, self.options.buckets, self.plan, self.plan.record,
+                              self.say, self.sleep, wait=False)
+        self.submitted = arn
+
+
 def _set_routes(clients: ClientFactory, account: str, options: DeployOptions, mrap_arn: str,
-                plan: Optional[backfill.BackfillPlan], say: Say, sleep: Callable[[float], None]) -> None:
-    """A bucket still missing objects is passive; the others are active (at least one always is)."""
+                plan: Optional[backfill.BackfillPlan], say: Say, sleep: Callable[[float], None],
+                submitted: str = "") -> None:
+    """A bucket still missing objects is passive; the others are active (at least one always is); a Region passive
+    for another reason stays so. Routes submitted during the stack's wait are waited for here."""
     if plan is None:
         return
-    sources = [job.source for job in plan.running + plan.broken] + [b.name for b in plan.to_start]
-    wanted = backfill.wanted_routes(options.buckets, plan.incomplete, sources)
     if not mrap_arn:
         if options.dry_run:  # the MRAP does not exist yet: say what its routes would be set to
-            say("would set the routes of the new MRAP: " + ", ".join(
+            wanted = backfill.wanted_routes(options.buckets, plan.incomplete, backfill.sources_of(plan))
+            say("would set the routes of the new MRAP as soon as it exists: " + ", ".join(
                 f"{b.region} {'active' if wanted[b.region] else 'passive'}" for b in options.buckets))
         return
-    routes.set_routes(clients, account, mrap_arn, wanted, say, dry_run=options.dry_run, sleep=sleep)
+    record = plan.record or backfill.Record(bucket="", key="")
+    if submitted == mrap_arn:
+        wanted, _ = backfill.routes_for(options.buckets, plan, routes.get_routes(clients, account, mrap_arn), record)
+        routes.wait_for_routes(clients, account, mrap_arn, wanted, say, sleep)
+        say("routes: in effect")
+    else:
+        backfill.apply_routes(clients, account, mrap_arn, options.buckets, plan, record, say, sleep,
+                              dry_run=options.dry_run)
     if plan.incomplete:
         say(f"next: scripts/backfill --stack-name {options.stack_name} --resume waits for the backfill, printing its "
             "progress, and makes the waiting Region(s) active (or run deploy again later); write the probes after "
@@ -203,32 +232,66 @@ def _print_stack_plan(existing: Optional[Dict[str, Any]], name: str, parameters:
 
 
 def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
-           sleep: Callable[[float], None] = time.sleep) -> stack.StackResult:
+           sleep: Callable[[float], None] = time.sleep,
+           confirm: Callable[[str], bool] = lambda question: True) -> stack.StackResult:
+    """The steps, in this order: checks that need no AWS; the change set, validated by CloudFormation and not
+    executed, before anything else is written (a refusal leaves the account as it was); the code; the buckets,
+    replication and backfill; the change set executed (a new MRAP's routes are set as soon as it exists); the
+    extras outside the stack; the routes; the report."""
     _check_options(options)
-    preflight.preflight(options, stack_parameters(options), clients, say)
+    body = stack.template_body(options.template)
+    preflight.preflight(options, stack_parameters(options), clients, say, body=body)
     if options.dry_run:
         say("dry run: reading only; nothing is created, changed, uploaded or started")
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
     zip_path = _package(options, say)
-    digest = file_sha256(zip_path)
-    key = code_key(digest)
+    key = code_key(file_sha256(zip_path))
     code_bucket = options.code_bucket or f"mrap-edge-deployables-{account}"
-    s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False, dry_run=options.dry_run)
-    s3_setup.upload_code(clients, code_bucket, key, zip_path, say, dry_run=options.dry_run)
-
-    backfill_plan = _buckets_and_replication(clients, account, options, code_bucket, say, sleep)
-
     parameters = stack_parameters(options, code_bucket, key)
-    body = options.template.read_text(encoding="utf-8")
     if options.dry_run:
-        existing = stack.existing_stack(clients, options.stack_name)
-        _print_stack_plan(existing, options.stack_name, parameters, say)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in (existing or {}).get("Outputs", [])}
-        _set_routes(clients, account, options, outputs.get("MrapArn", ""), backfill_plan, say, sleep)
-        say("dry run: nothing was changed")
-        return stack.StackResult(changed=False, outputs=outputs)
-    result = stack.deploy_stack(clients, options.stack_name, body, parameters, say, sleep)
+        return _dry_run(clients, account, options, code_bucket, key, zip_path, parameters, say, sleep)
+    existing = stack.existing_stack(clients, options.stack_name)
+    change_set = stack.prepare_change_set(clients, options.stack_name, body, parameters, say, sleep)
+    if not confirm("deploy: go ahead with the buckets, replication, backfill and this change set?"):
+        stack.discard_change_set(clients, change_set)
+        raise ToolError("not confirmed: nothing was changed (the change set was deleted); run with --dry-run to see "
+                        "every step")
+    s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False)
+    s3_setup.upload_code(clients, code_bucket, key, zip_path, say)
+    backfill_plan = _buckets_and_replication(clients, account, options, code_bucket, say, sleep)
+    new_mrap = NewMrapRoutes(clients, account, options, existing, backfill_plan, say, sleep)
+    result = stack.execute_change_set(clients, change_set, say, sleep, on_poll=new_mrap.poll)
+    _outside_the_stack(clients, account, options, result, say)
+    _set_routes(clients, account, options, result.outputs.get("MrapArn", ""), backfill_plan, say, sleep,
+                submitted=new_mrap.submitted)
+    edge_services.report(clients, account, result.outputs, say)
+    say("outputs:")
+    for name in sorted(result.outputs):
+        say(f"  {name:<24} {result.outputs[name]}")
+    return result
 
+
+def _dry_run(clients: ClientFactory, account: str, options: DeployOptions, code_bucket: str, key: str,
+             zip_path: Path, parameters: Dict[str, str], say: Say,
+             sleep: Callable[[float], None]) -> stack.StackResult:
+    """Every step's plan, from reads only."""
+    s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False, dry_run=True)
+    s3_setup.upload_code(clients, code_bucket, key, zip_path, say, dry_run=True)
+    backfill_plan = _buckets_and_replication(clients, account, options, code_bucket, say, sleep)
+    existing = stack.existing_stack(clients, options.stack_name)
+    _print_stack_plan(existing, options.stack_name, parameters, say)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in (existing or {}).get("Outputs", [])}
+    current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (existing or {}).get("Parameters", [])}
+    mrap = outputs.get("MrapArn", "") if current.get("MrapName", options.mrap_name) == options.mrap_name else ""
+    _set_routes(clients, account, options, mrap, backfill_plan, say, sleep)
+    say("dry run: nothing was changed")
+    return stack.StackResult(changed=False, outputs=outputs)
+
+
+def _outside_the_stack(clients: ClientFactory, account: str, options: DeployOptions, result: stack.StackResult,
+                       say: Say) -> None:
+    """What the stack cannot do from us-east-1: bucket policies and the error page in the buckets' Regions, and the
+    retention of the function's log groups in every Region."""
     distribution_id = result.outputs.get("DistributionId")
     if distribution_id:
         arn = f"arn:aws:cloudfront::{account}:distribution/{distribution_id}"
@@ -238,72 +301,3 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     error_pages.ensure_error_page(clients, options.buckets[0], say)
     if result.outputs.get("FunctionName") and options.log_retention_days:
         edge_services.set_log_retention(clients, result.outputs["FunctionName"], options.log_retention_days, say)
-    _set_routes(clients, account, options, result.outputs.get("MrapArn", ""), backfill_plan, say, sleep)
-    edge_services.report(clients, account, result.outputs, say)
-    say("outputs:")
-    for name in sorted(result.outputs):
-        say(f"  {name:<24} {result.outputs[name]}")
-    return result
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scripts/deploy", description=__doc__.splitlines()[0])
-    parser.add_argument("--buckets", required=True,
-                        help="name@region,... in order; the first is the failover origin (name alone: looked up)")
-    parser.add_argument("--create-buckets", action="store_true",
-                        help="create missing buckets (versioning, encryption, Block Public Access), set up two-way "
-                             "replication (merged with existing rules) and copy existing objects (Batch Replication)")
-    parser.add_argument("--rtc", action="store_true",
-                        help="with --create-buckets: S3 Replication Time Control (15 min)")
-    parser.add_argument("--stack-name", default="mrap-edge")
-    parser.add_argument("--template", type=Path, default=REPO_ROOT / "cloudformation.template")
-    parser.add_argument("--zip", type=Path, help="a prebuilt package instead of building one")
-    parser.add_argument("--runtime", default="python3.13")
-    parser.add_argument("--native", action="store_true",
-                        help="CloudFront origin access control signs (sigv4a) instead of the function; "
-                             "not with opt-in Regions")
-    parser.add_argument("--mrap-name", default="mrap-edge")
-    parser.add_argument("--function-name", default="mrap-edge")
-    parser.add_argument("--memory", type=int, default=512)
-    parser.add_argument("--timeout", type=int, default=5)
-    parser.add_argument("--price-class", default="PriceClass_100")
-    parser.add_argument("--failover-status-codes", default="500,502,503,504")
-    parser.add_argument("--allowed-cidrs", default="",
-                        help="company IPv4 ranges; adds a WAF web ACL that blocks the rest")
-    parser.add_argument("--code-bucket", help="us-east-1 bucket for packages (default mrap-edge-deployables-<account>)")
-    parser.add_argument("--origin-path", default="",
-                        help="key prefix in every bucket, in S3's canonical form (e.g. /images; default: the root)")
-    parser.add_argument("--log-retention-days", type=int, default=30,
-                        help="retention of the function's log group in every enabled Region (0: leave them alone)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="read everything and print what would change, up to the change set; write nothing")
-    return parser
-
-
-def _resolve_buckets(clients: ClientFactory, text: str) -> List[Bucket]:
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    resolved = [item if "@" in item else f"{item}@{s3_setup.bucket_region(clients, item)}" for item in items]
-    return parse_buckets(",".join(resolved))
-
-
-def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,
-         sleep: Callable[[float], None] = time.sleep) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        factory: Any = clients or SessionClients()
-        options = DeployOptions(
-            buckets=_resolve_buckets(factory, args.buckets), stack_name=args.stack_name, template=args.template,
-            zip_path=args.zip, runtime=args.runtime, create_buckets=args.create_buckets, rtc=args.rtc,
-            native=args.native, mrap_name=args.mrap_name, function_name=args.function_name, memory=args.memory,
-            timeout=args.timeout, price_class=args.price_class, failover_status_codes=args.failover_status_codes,
-            allowed_cidrs=args.allowed_cidrs, code_bucket=args.code_bucket, dry_run=args.dry_run,
-            origin_path=args.origin_path, log_retention_days=args.log_retention_days,
-        )
-        deploy(factory, options, sleep=sleep)
-    except ToolError as error:
-        print(f"deploy: {error}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as error:
-        print(f"deploy: {unexpected(error)}", file=sys.stderr)
-        return 1
-    return 0

@@ -9,16 +9,18 @@ from typing import Iterator
 import pytest
 from moto import mock_aws
 
-from .helpers import TEST_TEMPLATE, Clients
+from .account import Account
+from .helpers import TEST_TEMPLATE
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    """The account: moto, with the model of what moto lacks (tests/infra/aws/account.py)."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        yield Clients()
+        yield Account()
 
 
 @pytest.fixture

@@ -5,19 +5,22 @@ from __future__ import annotations
 import datetime
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import boto3
 from botocore.stub import ANY, Stubber
 
 from infra.aws import deploy as deploy_module
+from infra.cli import deploy as deploy_cli
 from infra.aws.clients import ToolError
 from infra.aws.regions import parse_buckets
 
 ACCOUNT = "123456789012"
 LONDON, OHIO = "mrap-edge-demo-eu-west-2", "mrap-edge-demo-us-east-2"
 BUCKETS = f"{LONDON}@eu-west-2,{OHIO}@us-east-2"
-MRAP_ARN = f"arn:aws:s3::{ACCOUNT}:accesspoint/mfzwi23gnjvgw.mrap"
+# The stand-in stack's MRAP: its alias is derived from its name (a real alias is random), so a new name is a new MRAP.
+MRAP_ARN_FORMAT = "arn:aws:s3::{account}:accesspoint/{name}.mrap"
+MRAP_ARN = MRAP_ARN_FORMAT.format(account=ACCOUNT, name="mrap-edge")
 DIST_ID = "E2QWRUHAPOMQZL"
 CODE_BUCKET = f"mrap-edge-deployables-{ACCOUNT}"
 # A stand-in stack for moto, which cannot create MRAPs or distributions: same parameters, outputs of the same shape.
@@ -31,7 +34,7 @@ TEST_TEMPLATE = {
     },
     "Outputs": {
         "DistributionId": {"Value": DIST_ID},
-        "MrapArn": {"Value": MRAP_ARN},
+        "MrapArn": {"Value": {"Fn::Sub": "arn:aws:s3::${AWS::AccountId}:accesspoint/${MrapName}.mrap"}},
         "BucketNames": {"Value": {"Ref": "BucketNames"}},
         "BucketRegions": {"Value": {"Ref": "BucketRegions"}},
         "CodeKey": {"Value": {"Ref": "CodeKey"}},
@@ -209,16 +212,18 @@ def make_bucket(clients: Clients, name: str, region: str, versioned: bool = True
 
 
 def run_deploy(clients: Any, package: Path, template: Path, *extra: str, buckets: str = BUCKETS,
-               ) -> Tuple[int, List[str]]:
+               sleep: Optional[Callable[[float], None]] = None) -> Tuple[int, List[str]]:
     """deploy() with the options the command line would give; (exit code, what it said)."""
     said: List[str] = []
     args = ["--buckets", buckets, "--zip", str(package), "--template", str(template), *extra]
-    options = deploy_module.build_parser().parse_args(args)
+    options = deploy_cli.build_parser().parse_args(args)
     try:
         deploy_module.deploy(clients, deploy_module.DeployOptions(
             buckets=parse_buckets(options.buckets), zip_path=options.zip, template=options.template,
             create_buckets=options.create_buckets, rtc=options.rtc, native=options.native,
-            dry_run=options.dry_run), say=said.append, sleep=lambda _: None)
+            dry_run=options.dry_run, mrap_name=options.mrap_name, memory=options.memory,
+            stack_name=options.stack_name), say=said.append,
+            sleep=sleep or getattr(clients, "clock", None) and clients.clock.sleep or (lambda _: None))
     except ToolError as error:
         return 1, said + [str(error)]
     return 0, said

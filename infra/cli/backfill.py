@@ -1,0 +1,74 @@
+"""`scripts/backfill`: what the backfill copied, resuming it, and the routes that follow from it."""
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Callable, Optional, Sequence
+
+from infra.aws import backfill
+from infra.aws.clients import HOME_REGION, ClientFactory, SessionClients
+from infra.aws.errors import ToolError
+from infra.aws.regions import Bucket
+from infra.aws.stack import stack_outputs
+
+from .common import EXIT_NOT_YET, EXIT_OK, parser_for, print_json, run
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = parser_for("scripts/backfill", "Objects that existed before replication: S3 Batch Replication jobs, "
+                                            "their progress, and which buckets are complete.")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--status", action="store_true", help="(default) what is copied, each job's progress")
+    action.add_argument("--resume", action="store_true",
+                        help="start what is missing (again), wait for the jobs, then make complete Regions active")
+    action.add_argument("--activate", action="store_true",
+                        help="set the routes from what is complete now, without waiting")
+    parser.add_argument("--stack-name", default="mrap-edge")
+    parser.add_argument("--code-bucket", help="the deployables bucket deploy used (default "
+                        "mrap-edge-deployables-<account>), which holds the record of what is complete")
+    parser.add_argument("--poll", type=float, default=60.0, help="--resume: seconds between progress lines")
+    parser.add_argument("--timeout", type=float, help="--resume: stop waiting after this many seconds")
+    parser.add_argument("--json", action="store_true", help="--status: the pairs and jobs as JSON")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,
+         sleep: Callable[[float], None] = time.sleep) -> int:
+    args = _parser().parse_args(argv)
+
+    def body() -> int:
+        factory: ClientFactory = clients or SessionClients()
+        outputs = stack_outputs(factory, args.stack_name)
+        names = [n for n in outputs.get("BucketNames", "").split(",") if n]
+        buckets = [Bucket(n, r) for n, r in zip(names, outputs.get("BucketRegions", "").split(","))]
+        if not buckets:
+            raise ToolError(f"unable to read the buckets from stack {args.stack_name}'s outputs")
+        account = str(factory("sts", HOME_REGION).get_caller_identity()["Account"])
+        record = backfill.load_record(factory, args.code_bucket or f"mrap-edge-deployables-{account}",
+                                      args.stack_name)
+        if not (args.resume or args.activate):
+            if args.json:
+                jobs = backfill.list_stack_jobs(factory, account, args.stack_name, [b.region for b in buckets])
+                print_json({"complete": record.complete, "made_passive": record.made_passive,
+                            "jobs": [vars(job) for job in jobs]})
+                complete = all(record.is_complete(s.name, d.name) for s in buckets for d in buckets if s != d)
+            else:
+                complete = backfill.status(factory, account, args.stack_name, buckets, record, print)
+            return EXIT_OK if complete else EXIT_NOT_YET
+        mrap = outputs.get("MrapArn", "")
+        if args.resume:
+            plan = backfill.resume(factory, account, args.stack_name, buckets, record, mrap, print, sleep,
+                                   args.poll, args.timeout)
+        else:
+            plan = backfill.plan_backfill(factory, account, args.stack_name, buckets, record)
+            backfill.save_record(factory, record)
+            backfill.apply_routes(factory, account, mrap, buckets, plan, record, print, sleep)
+        if plan.incomplete:
+            print(f"still missing objects: {', '.join(sorted(plan.incomplete))} (passive until copied)")
+            return EXIT_NOT_YET
+        print("backfill complete: every bucket holds every object; next: scripts/upload-probes")
+        return EXIT_OK
+
+    return run("backfill", body, "the backfill jobs go on in S3; scripts/backfill --status shows them")
