@@ -251,6 +251,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     if options.dry_run:
         return _dry_run(clients, account, options, code_bucket, key, zip_path, parameters, say, sleep)
     existing = stack.existing_stack(clients, options.stack_name)
+    check_before_writing(clients, account, options)
     change_set = stack.prepare_change_set(clients, options.stack_name, body, parameters, say, sleep)
     if not confirm("deploy: go ahead with the buckets, replication, backfill and this change set?"):
         stack.discard_change_set(clients, change_set)
@@ -269,6 +270,17 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     for name in sorted(result.outputs):
         say(f"  {name:<24} {result.outputs[name]}")
     return result
+
+
+def check_before_writing(clients: ClientFactory, account: str, options: DeployOptions) -> None:
+    """What deploy reads and can refuse before it writes anything: each existing bucket (its Region, versioning) and
+    whether its replication configuration can take our rules. Checks of a bucket's encryption and policy belong
+    here too."""
+    for bucket in options.buckets:
+        s3_setup.check_existing_bucket(clients, bucket, required=not options.create_buckets)
+    if options.create_buckets:
+        role_arn = replication.role_arn_for(account, replication.replication_role_name(options.stack_name))
+        replication.plan_all(clients, options.stack_name, options.buckets, role_arn, options.rtc)
 
 
 def _dry_run(clients: ClientFactory, account: str, options: DeployOptions, code_bucket: str, key: str,

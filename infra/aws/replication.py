@@ -44,6 +44,7 @@ __all__ = [
     "current_replication",
     "ReplicationPlan",
     "plan_replication",
+    "plan_all",
     "put_replication",
     "replicates_everything",
     "missing_replication",
@@ -313,13 +314,20 @@ def _fingerprint(config: Optional[Dict[str, Any]]) -> Any:
     ))
 
 
+def plan_all(clients: ClientFactory, stack_name: str, buckets: Sequence[Bucket], role_arn: str,
+             rtc: bool) -> List[ReplicationPlan]:
+    """Each bucket's plan, from reads only; a ToolError when a bucket's configuration cannot take our rules (deploy
+    calls this before it writes anything)."""
+    return [plan_replication(stack_name, source, buckets, role_arn, rtc, current_replication(clients, source))
+            for source in buckets]
+
+
 def put_replication(clients: ClientFactory, stack_name: str, buckets: Sequence[Bucket], role_arn: str, rtc: bool,
                     say: Say, dry_run: bool = False) -> List[ReplicationPlan]:
     """Two-way (all-to-all) replication, so that whichever bucket the MRAP picks has every object.
 
     Every bucket's plan is made (and refused if need be) before any is written."""
-    plans = [plan_replication(stack_name, source, buckets, role_arn, rtc, current_replication(clients, source))
-             for source in buckets]
+    plans = plan_all(clients, stack_name, buckets, role_arn, rtc)
     for plan in plans:
         others = ", ".join(b.name for b in buckets if b != plan.source)
         kept = f" (your rules kept: {', '.join(plan.kept)})" if plan.kept else ""

@@ -7,7 +7,7 @@ tool sends, against this module, is the only thing that catches a breach before 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Sequence, Tuple
+from typing import Tuple
 
 __all__ = [
     "MAX_TEMPLATE_BODY_BYTES",
@@ -69,16 +69,13 @@ EMPTY_MANIFEST_REASON = "Manifest generation found no keys matching the filter c
 EMPTY_MANIFEST_CODE = "ManifestGenerationFailed"  # the FailureCode a failed job reports for it
 
 
-def manifest_statuses(first_copy: bool, holds_replicas: bool) -> Tuple[str, ...]:
-    """The statuses a backfill selects: objects never replicated or failed; COMPLETED ones too when a destination is
-    filled after the source already replicated elsewhere (else the manifest is empty and the job fails); REPLICA ones
-    when the source holds copies of another bucket's objects that the new destination needs as well."""
-    statuses: Sequence[str] = ("NONE", "FAILED")
-    if not first_copy:
-        statuses = (*statuses, "COMPLETED")
-    if holds_replicas:
-        statuses = (*statuses, "REPLICA")
-    return tuple(statuses)
+def manifest_statuses(holds_replicas: bool) -> Tuple[str, ...]:
+    """The statuses a backfill selects: objects never replicated or failed, and COMPLETED ones, since a destination
+    being filled may be new next to others that already have them (a Region added later, a bucket created again
+    under an old name): without them the manifest can be empty and the job fails. REPLICA too when the source holds
+    copies of another bucket's objects that the new destination needs as well."""
+    statuses: Tuple[str, ...] = ("NONE", "FAILED", "COMPLETED")
+    return (*statuses, "REPLICA") if holds_replicas else statuses
 
 
 # --- S3 Multi-Region Access Points ----------------------------------------------------------------------------------

@@ -136,6 +136,7 @@ class Account(Clients):
         self.replication_status: Dict[Tuple[str, str, str], str] = {}  # (bucket, key, version) -> status
         self.busy: Dict[str, Tuple[str, datetime.datetime]] = {}  # stack -> (in-progress status, until)
         self.calls: List[Tuple[datetime.datetime, str]] = []  # (when, service.operation) of every write
+        self.template_bodies: List[str] = []  # every TemplateBody sent to CreateChangeSet, refused ones too
         self._s3control: Dict[str, "S3ControlModel"] = {}
         self._dated: set = set()
         self.replication: Dict[str, Dict[str, Any]] = {}  # bucket -> its replication configuration, as sent
@@ -379,6 +380,7 @@ class CloudFormationModel:
         return dict(self._client.validate_template(**params))
 
     def create_change_set(self, **params: Any) -> Dict[str, Any]:
+        self._account.template_bodies.append(str(params.get("TemplateBody", "")))
         self._check_body(params, "CreateChangeSet")
         name = params["StackName"]
         busy = self._account.stack_status(name)
