@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from .clients import HOME_REGION, ClientFactory
 from .errors import ToolError, error_code, refusal
+from .names import BACKFILL_PREFIX, CREATED_BY_TAG, PROBE_KEY
 from .regions import Bucket
 
 __all__ = [
@@ -51,10 +52,7 @@ __all__ = [
     "without_our_rules",
 ]
 
-# Probe objects are named so; each bucket's probe must stay in that bucket (see scripts/upload-probes).
-PROBE_KEY = "mrap-edge-probe.json"
-# Batch Replication's generated manifests and completion reports, written in the source bucket (see backfill.py).
-BACKFILL_PREFIX = "mrap-edge-backfill/"
+# What must stay in its bucket: each bucket's probe, and the backfill's manifests and reports.
 LOCAL_PREFIXES = (PROBE_KEY, BACKFILL_PREFIX)
 RULE_ID_PREFIX = "mrap-edge-"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
@@ -66,7 +64,6 @@ _LEGACY_ID = re.compile(rf"(?:mrap-edge-)?(?:to|keep-probe-out-of|keep-(?:probe|
 # "EventThreshold ... the time threshold for emitting the s3:Replication:OperationMissedThreshold event"; 15 minutes
 # is the only value S3 accepts with Replication Time Control, and the one the console sets for metrics alone.
 _METRICS = {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}
-CREATED_BY_TAG = ("mrap-edge:created-by", "scripts/deploy")
 REPLICATION_POLICY_NAME = "replicate-between-buckets"
 
 Say = Callable[[str], None]

@@ -21,9 +21,8 @@ from .responses import explain
 __all__ = ["PROBE_KEY", "Fetched", "fetch", "request_path_checks", "key_path"]
 
 AREA = "request path"
-# The per-bucket object scripts/upload-probes writes (infra/aws/buckets.PROBE_KEY; repeated so that this package
-# reads nothing from a module other engineers are changing).
-PROBE_KEY = "mrap-edge-probe.json"
+# The per-bucket object scripts/upload-probes writes: its name has one home.
+from ..names import PROBE_KEY  # noqa: E402
 
 
 @dataclass
