@@ -9,7 +9,7 @@ everything and prints what would change, up to the change set, and writes nothin
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -17,6 +17,7 @@ from ..packaging import build_package, file_sha256
 from . import backfill, edge_services, error_pages, preflight, replication, routes, stack
 from . import buckets as s3_setup
 from .clients import HOME_REGION, ClientFactory, ToolError
+from .names import deployables_bucket
 from .regions import Bucket, check_bucket_count, check_native_mode
 
 __all__ = ["DeployOptions", "deploy", "code_key", "stack_parameters", "REPO_ROOT"]
@@ -233,7 +234,7 @@ def _print_stack_plan(existing: Optional[Dict[str, Any]], name: str, parameters:
 
 def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
            sleep: Callable[[float], None] = time.sleep,
-           confirm: Callable[[str], bool] = lambda question: True) -> stack.StackResult:
+           confirm: Optional[Callable[[str], bool]] = None) -> stack.StackResult:
     """The steps, in this order: checks that need no AWS; the change set, validated by CloudFormation and not
     executed, before anything else is written (a refusal leaves the account as it was); the code; the buckets,
     replication and backfill; the change set executed (a new MRAP's routes are set as soon as it exists); the
@@ -246,17 +247,18 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
     zip_path = _package(options, say)
     key = code_key(file_sha256(zip_path))
-    code_bucket = options.code_bucket or f"mrap-edge-deployables-{account}"
+    code_bucket = options.code_bucket or deployables_bucket(account)
     parameters = stack_parameters(options, code_bucket, key)
     if options.dry_run:
         return _dry_run(clients, account, options, code_bucket, key, zip_path, parameters, say, sleep)
     existing = stack.existing_stack(clients, options.stack_name)
     check_before_writing(clients, account, options)
     change_set = stack.prepare_change_set(clients, options.stack_name, body, parameters, say, sleep)
-    if not confirm("deploy: go ahead with the buckets, replication, backfill and this change set?"):
-        stack.discard_change_set(clients, change_set)
-        raise ToolError("not confirmed: nothing was changed (the change set was deleted); run with --dry-run to see "
-                        "every step")
+    if confirm is not None:  # say every step's change (reads only), then ask
+        _buckets_and_replication(clients, account, replace(options, dry_run=True), code_bucket, say, sleep)
+        if not confirm("deploy: go ahead with these steps and the change set above?"):
+            stack.discard_change_set(clients, change_set)
+            raise ToolError("not confirmed: nothing was changed (the change set was deleted)")
     s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False)
     s3_setup.upload_code(clients, code_bucket, key, zip_path, say)
     backfill_plan = _buckets_and_replication(clients, account, options, code_bucket, say, sleep)

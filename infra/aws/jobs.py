@@ -27,9 +27,6 @@ Sleep = Callable[[float], None]
 JOB_DESCRIPTION_PREFIX = "mrap-edge backfill"
 RUNNING_STATES = set(JOB_RUNNING_STATES)
 
-Say = Callable[[str], None]
-Sleep = Callable[[float], None]
-
 
 def stack_job_prefix(stack_name: str) -> str:
     return f"{JOB_DESCRIPTION_PREFIX} {stack_name} "

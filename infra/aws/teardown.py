@@ -21,6 +21,7 @@ from . import backfill, edge_services
 from .buckets import CREATED_BY_TAG, FAILOVER_POLICY_SID, bucket_region
 from .clients import HOME_REGION, ClientFactory, ToolError
 from .errors import error_code, refusal
+from .names import deployables_bucket
 from .regions import Bucket
 from .replication import (REPLICATION_POLICY_NAME, current_replication, replication_role_name, role_arn_for,
                           without_our_rules)
@@ -234,7 +235,7 @@ def _delete_buckets_and_roles(clients: ClientFactory, stack_name: str, found: Fo
             f"{', '.join(j.job_id for j in running)} still running")
     else:
         _delete_role(iam, backfill.batch_role_name(stack_name), say)
-    backfill.delete_record(clients, code_bucket or f"mrap-edge-deployables-{account}", stack_name)
+    backfill.delete_record(clients, code_bucket or deployables_bucket(account), stack_name)
     for name in kept:
         say(f"bucket {name} kept: deploy did not create it (its objects, policy and your replication rules stay)")
 

@@ -57,10 +57,10 @@ def _ask(question: str) -> bool:
 
 
 def confirmation(yes: bool, dry_run: bool, interactive: Optional[bool] = None,
-                 ask: Optional[Confirm] = None) -> Confirm:
-    """--yes: go ahead; a terminal: ask; --dry-run: nothing to confirm; else refuse, saying what to pass."""
+                 ask: Optional[Confirm] = None) -> Optional[Confirm]:
+    """None when there is nothing to ask (--yes, --dry-run); a terminal: ask; else refuse, saying what to pass."""
     if yes or dry_run:
-        return lambda question: True
+        return None
     tty = sys.stdin.isatty() if interactive is None else interactive
     if tty:
         return ask or _ask

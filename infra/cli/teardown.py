@@ -59,7 +59,7 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
             if done:  # only now: a replica still running would create its log group again
                 edge_services.delete_log_groups(factory, function_name, print)
             return EXIT_OK if done else EXIT_NOT_YET
-        asked = confirm or confirmation(args.yes, args.dry_run, interactive)
+        asked = confirm or confirmation(args.yes, args.dry_run, interactive) or (lambda question: True)
         done = teardown(factory, args.stack_name, args.delete_buckets, sleep=sleep, code_bucket=args.code_bucket,
                         buckets=parse_buckets(args.buckets) if args.buckets else (), dry_run=args.dry_run,
                         confirm=asked)

@@ -33,8 +33,8 @@ UTC = datetime.timezone.utc
 # How long the model's operations take on the clock (not AWS rules: orders of magnitude seen in real accounts).
 JOB_PREPARATION = datetime.timedelta(minutes=10)
 JOB_RUN = datetime.timedelta(hours=1)
-MRAP_CREATION = datetime.timedelta(minutes=10)
-STACK_UPDATE = datetime.timedelta(minutes=25)
+MRAP_CREATION = datetime.timedelta(minutes=4)
+STACK_UPDATE = datetime.timedelta(minutes=12)
 
 
 def client_error(code: str, message: str, operation: str, status: int = 400) -> ClientError:

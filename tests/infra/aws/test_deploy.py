@@ -9,7 +9,7 @@ import hashlib
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, List
 
 import boto3
 import pytest
@@ -256,3 +256,24 @@ def test_listing_what_the_dry_run_reads_catches_writes() -> None:
     s3 = boto3.client("s3", region_name="eu-west-2", aws_access_key_id="x", aws_secret_access_key="x")
     with pytest.raises(AssertionError, match="s3.put_object"):
         ReadOnly(lambda service, region: s3)("s3", "eu-west-2").put_object(Bucket="b", Key="k", Body=b"")
+
+
+def test_deploy_says_every_step_before_asking_and_a_no_leaves_the_account_as_it_was(aws: Account, package: Path,
+                                                                                   template: Path) -> None:
+    make_bucket(aws, LONDON, "eu-west-2", objects=3)
+    before = len(aws.calls)
+    said: List[str] = []
+    asked: List[str] = []
+    options = deploy_module.DeployOptions(buckets=parse_buckets(BUCKETS), zip_path=package, template=template,
+                                          create_buckets=True)
+    with pytest.raises(ToolError, match="not confirmed: nothing was changed"):
+        deploy_module.deploy(aws, options, say=said.append, sleep=aws.clock.sleep,
+                             confirm=lambda question: bool(asked.append(question)))
+    assert asked == ["deploy: go ahead with these steps and the change set above?"]
+    for step in (f"would create bucket {OHIO}", f"would set replication {LONDON} -> {OHIO}",
+                 f"would start a backfill job (S3 Batch Replication) {LONDON} -> {OHIO}"):
+        assert any(line.startswith(step) for line in said), (step, said)
+    # Only the change set was made, and it is gone again with the empty stack it created
+    assert [name for _, name in aws.calls[before:]] == [
+        "cloudformation.CreateChangeSet", "cloudformation.DeleteChangeSet", "cloudformation.DeleteStack"]
+    assert [b["Name"] for b in aws("s3", "us-east-1").list_buckets()["Buckets"]] == [LONDON]
