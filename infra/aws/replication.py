@@ -58,8 +58,8 @@ RULE_ID_PREFIX = "mrap-edge-"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
 # Rule ids of earlier versions (`to-<region>`, `keep-probe-out-of-<region>`, then `mrap-edge-to-<region>` and
 # `mrap-edge-keep-<what>-out-of-<region>`), without the stack's name: taken as ours only in a configuration with our
-# role, so that a redeploy replaces them. This can go once every stack deployed before the stack's name was in the
-# ids (version 0.9) has been deployed again: its rules then carry the new ids.
+# role, so that a redeploy replaces them. This can go once every stack deployed with version 0.1.0 or earlier (before
+# the stack's name was in the ids) has been deployed again: its rules then carry the new ids.
 _LEGACY_ID = re.compile(rf"(?:mrap-edge-)?(?:to|keep-probe-out-of|keep-(?:probe|backfill-reports)-out-of)-{_REGION}")
 # "EventThreshold ... the time threshold for emitting the s3:Replication:OperationMissedThreshold event"; 15 minutes
 # is the only value S3 accepts with Replication Time Control, and the one the console sets for metrics alone.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Callable, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from infra.aws import backfill
 from infra.aws.clients import HOME_REGION, ClientFactory, SessionClients
@@ -12,7 +12,7 @@ from infra.aws.names import deployables_bucket
 from infra.aws.regions import Bucket
 from infra.aws.stack import stack_outputs
 
-from .common import EXIT_NOT_YET, EXIT_OK, parser_for, print_json, run
+from .common import EXIT_NOT_YET, EXIT_OK, Confirm, confirmation, parser_for, print_json, run
 
 __all__ = ["main"]
 
@@ -32,11 +32,30 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--poll", type=float, default=60.0, help="--resume: seconds between progress lines")
     parser.add_argument("--timeout", type=float, help="--resume: stop waiting after this many seconds")
     parser.add_argument("--json", action="store_true", help="--status: the pairs and jobs as JSON")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="--resume/--activate: say which jobs would start and how the routes would change")
+    parser.add_argument("--yes", action="store_true", help="--resume/--activate: do not ask first")
     return parser
 
 
+def _dry_run(factory: ClientFactory, account: str, stack_name: str, buckets: List[Bucket],
+             record: backfill.Record, mrap: str) -> int:
+    plan = backfill.plan_backfill(factory, account, stack_name, buckets, record)
+    for source in plan.to_start + [b for b in buckets if b.name in {j.source for j in plan.broken}]:
+        print(f"would start a backfill job (S3 Batch Replication) {source.name} -> "
+              f"{', '.join(d.name for d in plan.destinations[source.name])}, objects "
+              f"{', '.join(plan.statuses[source.name])}")
+    for job in plan.running:
+        print(backfill.progress_line(job))
+    if mrap:
+        backfill.apply_routes(factory, account, mrap, buckets, plan, record, print, dry_run=True)
+    print("dry run: nothing was started or changed")
+    return EXIT_NOT_YET if plan.incomplete else EXIT_OK
+
+
 def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,
-         sleep: Callable[[float], None] = time.sleep) -> int:
+         sleep: Callable[[float], None] = time.sleep, confirm: Optional[Confirm] = None,
+         interactive: Optional[bool] = None) -> int:
     args = _parser().parse_args(argv)
 
     def body() -> int:
@@ -58,6 +77,12 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
                 complete = backfill.status(factory, account, args.stack_name, buckets, record, print)
             return EXIT_OK if complete else EXIT_NOT_YET
         mrap = outputs.get("MrapArn", "")
+        if args.dry_run:
+            return _dry_run(factory, account, args.stack_name, buckets, record, mrap)
+        asked = confirm or confirmation(args.yes, False, interactive)
+        if asked is not None and not asked("backfill: start what is missing and set the routes from what is "
+                                           "complete?"):
+            raise ToolError("not confirmed: nothing was started or changed")
         if args.resume:
             plan = backfill.resume(factory, account, args.stack_name, buckets, record, mrap, print, sleep,
                                    args.poll, args.timeout)

@@ -139,6 +139,7 @@ class Account(Clients):
         self.template_bodies: List[str] = []  # every TemplateBody sent to CreateChangeSet, refused ones too
         self._s3control: Dict[str, "S3ControlModel"] = {}
         self._dated: set = set()
+        self._settling = False
         self.replication: Dict[str, Dict[str, Any]] = {}  # bucket -> its replication configuration, as sent
 
     def __call__(self, service: str, region: str) -> Any:
@@ -168,6 +169,8 @@ class Account(Clients):
     # ---- hooks
     def _log_call(self, model: Any, **_: Any) -> None:
         name = model.name
+        if self._settling:  # S3's own copies, not a tool's call
+            return
         if not name.startswith(("Get", "Head", "List", "Describe", "Validate")):
             self.calls.append((self.clock.now, f"{model.service_model.service_name}.{name}"))
 
@@ -229,6 +232,13 @@ class Account(Clients):
 
     def settle(self) -> None:
         """Jobs whose run has ended have copied their manifest (every destination of the rules) by now."""
+        self._settling = True
+        try:
+            self._copy_finished_jobs()
+        finally:
+            self._settling = False
+
+    def _copy_finished_jobs(self) -> None:
         for job in self.jobs:
             if job.copied or job.status(self.clock.now) != "Complete":
                 continue
