@@ -13,7 +13,7 @@ S3's rules (S3 API reference, "Create a canonical request"):
 - Query: "Sort the parameter names by character code point in ascending order", each "name=value" with both
   encoded the same way ("/" becomes %2F), and "name=" when the value is empty.
 
-Where those rules leave a case open, the function decides (README, "Errors and logs"):
+Where those rules leave a case open, the function decides (docs/signer.md, "Errors and logs"):
 - A key whose escapes are not UTF-8 ("%FF") is signed byte for byte: the bytes are the key, and S3 decides.
 - Only allow-listed parameters reach S3, so only they must be readable: a malformed escape in any other parameter is
   ignored (it is dropped anyway). A name with a malformed escape cannot be an allow-listed one, whose names are made

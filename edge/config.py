@@ -10,6 +10,7 @@ import json
 import os
 
 from .errors import ConfigError
+from .objects import OPERATION_PARAMETERS
 
 __all__ = ["Config", "CONFIG_FILE", "load_config", "DEFAULT_HOST_PATTERNS", "SIGNABLE_METHODS", "LOG_LEVELS"]
 
@@ -88,6 +89,11 @@ class Config:
             # Names S3 reads as part of a presigned request; passing one through would break the signature.
             if name.lower().startswith("x-amz-"):
                 raise ConfigError(source=source, reason=f"query_allowlist: S3 reads {name!r} as a signature parameter")
+            if name.lower() in OPERATION_PARAMETERS:
+                raise ConfigError(
+                    source=source,
+                    reason=f"query_allowlist: {name!r} selects another S3 operation than reading an object",
+                )
         if not allowed_methods:
             raise ConfigError(source=source, reason="allowed_methods: at least one method is needed")
         for method in allowed_methods:

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "MrapEdgeError",
     "BadRequest",
+    "NotAnObject",
     "MethodNotAllowed",
     "UriTooLong",
     "InvalidEvent",
@@ -33,6 +34,14 @@ class MrapEdgeError(Exception):
 class BadRequest(MrapEdgeError):
     fmt = "unable to read request {part}: {reason}"
     status_hint = 400
+
+
+class NotAnObject(MrapEdgeError):
+    """The request would select another S3 operation than reading an object (a listing): answered as a missing
+    object is, without signing anything."""
+
+    fmt = "unable to read object: {reason}"
+    status_hint = 404
 
 
 class MethodNotAllowed(MrapEdgeError):

@@ -45,8 +45,8 @@ else:
     OriginRequest = namedtuple("OriginRequest", "request_id distribution_id method uri querystring headers origin raw")
 
 _ORIGIN_KINDS = ("custom", "s3")
-_REASONS = {400: "Bad Request", 405: "Method Not Allowed", 414: "URI Too Long", 500: "Internal Server Error",
-            502: "Bad Gateway"}
+_REASONS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 414: "URI Too Long",
+            500: "Internal Server Error", 502: "Bad Gateway"}
 
 
 def request_id_of(event: Any) -> Optional[str]:

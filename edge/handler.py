@@ -21,6 +21,7 @@ from .errors import ConfigError, MethodNotAllowed, MrapEdgeError, UriTooLong
 from .event import generated_response, parse_origin_request, render_request, request_id_of
 from .headers import entries_of, forwarded_headers, headers_to_sign, signed_request_headers
 from .log import JsonLogger, redact_event
+from .objects import check_object_read
 from .origins import SIGN, OriginMemo
 from .signing import Signer, credentials_from_environment
 
@@ -89,6 +90,7 @@ def sign_for_mrap(request: OriginRequest, config: Config, signer: Signer, now: f
     origin = request.origin
     uri = canonical_uri(request.uri)
     query = canonical_query_string(request.querystring, config.query_allowlist) if request.querystring else ""
+    check_object_read(origin.path + uri)
     target = (origin.path + uri + "?" + query) if query else (origin.path + uri)
     if len(target) >= MAX_TARGET_LENGTH:
         raise UriTooLong(length=len(target), limit=f"fewer than {MAX_TARGET_LENGTH}")

@@ -1,4 +1,9 @@
 """CloudFront signed URLs and cookies for application links (see signer.py; it is the whole package)."""
+
+# The package installs on its own, so it carries its version; it is mrap-edge's (infra/version.py), and a test keeps
+# the two equal. pyproject.toml reads it from here.
+__version__ = "0.1.0"
+
 from .signer import (
     HASH_ALGORITHMS,
     SIGNING_PARAMETERS,
@@ -8,9 +13,11 @@ from .signer import (
     cloudfront_b64encode,
     custom_policy,
     set_cookie_headers,
+    shared_cookie_domain,
 )
 
 __all__ = [
+    "__version__",
     "HASH_ALGORITHMS",
     "SIGNING_PARAMETERS",
     "LinkSigner",
@@ -19,4 +26,5 @@ __all__ = [
     "cloudfront_b64encode",
     "custom_policy",
     "set_cookie_headers",
+    "shared_cookie_domain",
 ]

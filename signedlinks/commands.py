@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from . import __version__
 from .keys import (
     KEY_TYPES,
     SLOT_PARAMETERS,
@@ -44,6 +45,7 @@ def _moment(text: str) -> datetime.datetime:
 
 def sign_url_main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _Parser(prog="sign-url", description="Print a CloudFront signed URL (or signed cookies) for URL.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("url", help="the CloudFront URL, percent-encoded, e.g. https://d111111abcdef8.cloudfront.net/a.png")
     parser.add_argument("--key-pair-id", required=True, help="the public key's id in the key group (K...)")
     parser.add_argument("--private-key", required=True, type=Path, help="PEM private key file")
@@ -77,6 +79,7 @@ def sign_url_main(argv: Optional[Sequence[str]] = None) -> int:
 
 def cloudfront_keys_main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _Parser(prog="cloudfront-keys", description="Key pairs for CloudFront signed URLs.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     generate = commands.add_parser("generate", help="write a new key pair (private key mode 0600)")
     rotate = commands.add_parser("rotate", help="write a new key pair and print the rotation steps")

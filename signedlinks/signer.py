@@ -39,6 +39,7 @@ __all__ = [
     "canned_policy",
     "custom_policy",
     "set_cookie_headers",
+    "shared_cookie_domain",
 ]
 
 # CloudFront's names; SHA1 is what a link without Hash-Algorithm means.
@@ -222,10 +223,74 @@ class LinkSigner:
         return values
 
 
+# SameSite values a browser accepts. None also needs Secure (browsers drop "SameSite=None" cookies without it).
+SAME_SITE_VALUES = ("Strict", "Lax", "None")
+
+
+def shared_cookie_domain(app_host: str, images_host: str) -> Optional[str]:
+    """The parent domain both hosts share, for the `Domain` attribute of signed cookies the app at `app_host` sets
+    for images served from `images_host` (the distribution's alternate domain name): app.example.com and
+    images.example.com share example.com. A cookie is sent only to hosts under its Domain, so the two hosts need a
+    parent of at least two labels; *.cloudfront.net is a public suffix, whose cookies browsers refuse. (Other public
+    suffixes, such as co.uk, are not known here: pass the company's own domain.) None when both are the same host
+    (on other ports, as on a developer's machine): a host-only cookie reaches every port of its host."""
+    hosts = [_bare_host(app_host), _bare_host(images_host)]
+    if hosts[0] == hosts[1] and hosts[0]:
+        return None
+    for host in hosts:
+        if host == "cloudfront.net" or host.endswith(".cloudfront.net"):
+            raise SignedLinksError(f"unable to share cookies with {host}: cloudfront.net is a public suffix; give "
+                                   f"the distribution an alternate domain name under the app's domain "
+                                   f"(e.g. images.<your domain>)")
+        if _is_ip_address(host):
+            raise SignedLinksError(f"unable to share cookies with {host}: an IP address has no parent domain")
+    common: List[str] = []
+    for app_label, images_label in zip(reversed(hosts[0].split(".")), reversed(hosts[1].split("."))):
+        if app_label != images_label:
+            break
+        common.insert(0, app_label)
+    if len(common) < 2:
+        raise SignedLinksError(f"unable to share cookies between {hosts[0]} and {hosts[1]}: no parent domain in "
+                               f"common; put the images on a name under the app's domain")
+    return ".".join(common)
+
+
+def _bare_host(host: str) -> str:
+    """A host name without port or trailing dot, lower-case (`[::1]:8080` keeps its brackets off)."""
+    host = (host or "").strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0].rstrip(".") if host.count(":") == 1 else host.rstrip(".")
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def set_cookie_headers(cookies: Dict[str, str], domain: Optional[str] = None, path: str = "/",
-                       secure: bool = True, http_only: bool = True) -> List[str]:
+                       secure: bool = True, http_only: bool = True, same_site: Optional[str] = "Lax") -> List[str]:
     """One Set-Cookie value per cookie (each header carries one pair). No Expires/Max-Age, as the guide
-    recommends: the browser drops them when it closes; the policy's own expiry still applies."""
+    recommends: the browser drops them when it closes; the policy's own expiry still applies.
+
+    `domain`: the parent domain the app and the images share (`shared_cookie_domain`); without it the cookies go
+    back only to the host that set them. `secure`: keep it for https; browsers refuse a Secure cookie set over
+    plain http. `same_site`: Lax (the default) and Strict are sent with the <img> requests of a page on a host of
+    the same site (app.example.com -> images.example.com); None needs Secure."""
+    if same_site is not None and same_site not in SAME_SITE_VALUES:
+        raise SignedLinksError(f"same_site must be one of {', '.join(SAME_SITE_VALUES)} or None: {same_site!r}")
+    if same_site == "None" and not secure:
+        raise SignedLinksError("browsers refuse SameSite=None cookies without Secure")
+    if domain is not None:
+        domain = _bare_host(domain).lstrip(".")
+        if "." not in domain or _is_ip_address(domain):
+            raise SignedLinksError(f"a cookie Domain needs a parent domain of two labels or more: {domain!r}")
+    if not path.startswith("/"):
+        raise SignedLinksError(f"a cookie Path starts with '/': {path!r}")
     attributes = [f"Path={path}"] + ([f"Domain={domain}"] if domain else [])
     attributes += (["Secure"] if secure else []) + (["HttpOnly"] if http_only else [])
+    attributes += [f"SameSite={same_site}"] if same_site else []
     return ["; ".join([f"{name}={value}"] + attributes) for name, value in cookies.items()]

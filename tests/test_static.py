@@ -20,13 +20,18 @@ def test_edge_passes_mypy_strict() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_packaging_and_the_bench_pass_mypy_strict_child_programs_included() -> None:
+    done = run(str(BIN / "mypy"), "--strict", "infra/packaging", "infra/bench", "infra/template_facts.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_edge_passes_ruff_for_python_3_9() -> None:
     done = run(str(BIN / "ruff"), "check", "--target-version", "py39", "edge")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_rest_of_the_project_passes_ruff() -> None:
-    done = run(str(BIN / "ruff"), "check", "tests", "infra", "scripts", "signedlinks")
+    done = run(str(BIN / "ruff"), "check", "tests", "infra", "scripts", "signedlinks", "examples")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -98,3 +103,9 @@ def test_the_link_signer_can_be_vendored_alone() -> None:
         assert outside == [], path.name
     signer_imports = {name.split(".")[0] for name in _imported_modules(ROOT / "signedlinks" / "signer.py")}
     assert signer_imports - set(sys.stdlib_module_names) == {"botocore", "cryptography"}
+
+
+def test_the_status_checks_pass_mypy_strict() -> None:
+    # Only the package itself: the modules it imports from infra/aws are checked where they are owned.
+    done = run(str(BIN / "mypy"), "--strict", "--follow-imports=silent", "infra/aws/status")
+    assert done.returncode == 0, done.stdout + done.stderr

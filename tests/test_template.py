@@ -380,3 +380,42 @@ def test_the_origin_path_applies_to_both_bucket_origins(template: Dict[str, Any]
     pattern = re.compile(parameter["AllowedPattern"])
     assert pattern.fullmatch("") and pattern.fullmatch("/images") and pattern.fullmatch("/a/b")
     assert not pattern.fullmatch("images") and not pattern.fullmatch("/images/")
+
+
+# --- alternate domain names -------------------------------------------------------------------------------------------
+
+def test_alternate_domain_names_and_their_certificate_apply_only_when_a_certificate_is_given(
+        template: Dict[str, Any]) -> None:
+    config = _distribution(template)
+    assert template["Conditions"]["UseAlternateDomainNames"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]}
+    assert config["Aliases"] == {
+        "Fn::If": ["UseAlternateDomainNames", {"Ref": "AlternateDomainNames"}, {"Ref": "AWS::NoValue"}]}
+    condition, certificate, otherwise = config["ViewerCertificate"]["Fn::If"]
+    assert (condition, otherwise) == ("UseAlternateDomainNames", {"Ref": "AWS::NoValue"})
+    # CloudFront's recommended settings for a custom certificate: SNI (no dedicated IP fee), TLS 1.2 at least.
+    assert certificate == {"AcmCertificateArn": {"Ref": "CertificateArn"}, "SslSupportMethod": "sni-only",
+                           "MinimumProtocolVersion": "TLSv1.2_2021"}
+    assert template["Parameters"]["AlternateDomainNames"]["Default"] == ""
+    assert template["Parameters"]["CertificateArn"]["Default"] == ""
+
+
+@pytest.mark.parametrize("arn, accepted", [
+    ("", True),
+    ("arn:aws:acm:us-east-1:123456789012:certificate/8d1b6a7e-1f2c-4c3d-9e8f-0a1b2c3d4e5f", True),
+    ("arn:aws:acm:eu-west-2:123456789012:certificate/8d1b6a7e-1f2c-4c3d-9e8f-0a1b2c3d4e5f", False),
+    ("8d1b6a7e-1f2c-4c3d-9e8f-0a1b2c3d4e5f", False),
+])
+def test_the_certificate_parameter_takes_only_a_us_east_1_acm_arn(template: Dict[str, Any], arn: str,
+                                                                  accepted: bool) -> None:
+    pattern = template["Parameters"]["CertificateArn"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, arn)) is accepted
+
+
+def test_cfn_lint_checks_the_viewer_certificate(template: Dict[str, Any], tmp_path: Path) -> None:
+    broken = json.loads(json.dumps(template))
+    certificate = _distribution(broken)["ViewerCertificate"]["Fn::If"][1]
+    certificate["MinimumProtocolVersion"] = "TLSv1.2_2099"
+    path = tmp_path / "broken.template"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    assert _lint(path).returncode != 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from ..packaging import build_package, file_sha256
-from . import backfill, edge_services, error_pages, preflight, replication, routes, stack
+from . import backfill, domains, edge_services, error_pages, preflight, replication, routes, stack
 from . import buckets as s3_setup
 from .clients import HOME_REGION, ClientFactory, ToolError
 from .names import deployables_bucket
@@ -48,6 +48,7 @@ class DeployOptions:
     origin_path: str = ""
     log_retention_days: int = 30
     dry_run: bool = False
+    alternate_domains: domains.DomainOptions = domains.DomainOptions()
 
 
 def code_key(sha256_hex: str) -> str:
@@ -103,6 +104,7 @@ def stack_parameters(options: DeployOptions, code_bucket: Optional[str] = None,
         "NativeMode": "true" if options.native else "false",
         "OriginPath": options.origin_path,
         **options.extra,
+        **(options.alternate_domains.stack_parameters if options.alternate_domains.names else {}),
     }
     if code_bucket is not None and key is not None:
         parameters.update(CodeBucket=code_bucket, CodeKey=key)
@@ -242,6 +244,8 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     _check_options(options)
     body = stack.template_body(options.template)
     preflight.preflight(options, stack_parameters(options), clients, say, body=body)
+    if options.alternate_domains.names:
+        domains.check_certificate(clients, options.alternate_domains)
     if options.dry_run:
         say("dry run: reading only; nothing is created, changed, uploaded or started")
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
@@ -268,6 +272,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     _set_routes(clients, account, options, result.outputs.get("MrapArn", ""), backfill_plan, say, sleep,
                 submitted=new_mrap.submitted)
     edge_services.report(clients, account, result.outputs, say)
+    domains.publish_dns(clients, options.alternate_domains, result.outputs.get("DistributionDomainName", ""), say)
     say("outputs:")
     for name in sorted(result.outputs):
         say(f"  {name:<24} {result.outputs[name]}")
@@ -298,6 +303,7 @@ def _dry_run(clients: ClientFactory, account: str, options: DeployOptions, code_
     current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (existing or {}).get("Parameters", [])}
     mrap = outputs.get("MrapArn", "") if current.get("MrapName", options.mrap_name) == options.mrap_name else ""
     _set_routes(clients, account, options, mrap, backfill_plan, say, sleep)
+    domains.publish_dns(clients, options.alternate_domains, outputs.get("DistributionDomainName", ""), say, True)
     say("dry run: nothing was changed")
     return stack.StackResult(changed=False, outputs=outputs)
 

@@ -13,13 +13,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from edge.log import redact_event  # the function's own redaction, applied again to what it logged
 
+from ..version import VERSION
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .edge_services import enabled_regions, log_group_name
-from .errors import error_code, refusal
+from .errors import error_code, refusal, unexpected
 from .stack import deployed_function_name
 
 __all__ = ["log_group_name", "events_in_message", "record_fixtures", "function_name_of", "main"]
@@ -95,6 +96,7 @@ def function_name_of(clients: ClientFactory, stack_name: str) -> str:
 
 def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/record-fixtures", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     parser.add_argument("--stack-name", default="mrap-edge", help="read the function's name from this stack")
     parser.add_argument("--function-name", help="the function's name (default: the stack's FunctionName output)")
     parser.add_argument("--regions", help="comma-separated (default: every Region enabled in the account)")
@@ -110,5 +112,12 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
         print(f"wrote {len(paths)} fixture(s) to {args.out}")
     except ToolError as error:
         print(f"record-fixtures: {error}", file=sys.stderr)
+        return 1
+    except NoCredentialsError:
+        print("record-fixtures: unable to find AWS credentials: run where they are set up (CloudShell, or after aws "
+              "configure / aws sso login)", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError) as error:
+        print(f"record-fixtures: {unexpected(error)}", file=sys.stderr)
         return 1
     return 0

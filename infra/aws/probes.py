@@ -16,6 +16,7 @@ from typing import Callable, List, Optional, Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import backfill
+from ..version import VERSION
 from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
 from .errors import refusal, unexpected
 from .regions import Bucket, parse_buckets
@@ -91,6 +92,7 @@ def _buckets_from_stack(clients: ClientFactory, stack_name: str) -> List[Bucket]
 
 def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/upload-probes", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     parser.add_argument("--buckets", help="name@region,... (default: read from the stack outputs)")
     parser.add_argument("--stack-name", default="mrap-edge",
                         help="the stack whose backfill jobs must be done first (and whose outputs name the buckets)")

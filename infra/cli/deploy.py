@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence
 
+from infra.aws import domains
 from infra.aws.buckets import bucket_region
 from infra.aws.clients import ClientFactory, SessionClients
 from infra.aws.deploy import REPO_ROOT, DeployOptions, deploy
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true",
                         help="read everything and print what would change, up to the change set; write nothing")
     parser.add_argument("--yes", action="store_true", help="do not ask before writing")
+    domains.add_arguments(parser)
     return parser
 
 
@@ -69,7 +71,9 @@ def options_from(args: argparse.Namespace, buckets: List[Bucket]) -> DeployOptio
         mrap_name=args.mrap_name, function_name=args.function_name, memory=args.memory, timeout=args.timeout,
         price_class=args.price_class, failover_status_codes=args.failover_status_codes,
         allowed_cidrs=args.allowed_cidrs, code_bucket=args.code_bucket, dry_run=args.dry_run,
-        origin_path=args.origin_path, log_retention_days=args.log_retention_days)
+        origin_path=args.origin_path, log_retention_days=args.log_retention_days,
+        alternate_domains=domains.DomainOptions.parse(args.alternate_domain_names, args.certificate_arn,
+                                                      args.hosted_zone_id))
 
 
 def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,

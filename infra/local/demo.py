@@ -59,6 +59,8 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--template", type=Path, help="distribution settings (default: cloudformation.template)")
     parser.add_argument("--signed-urls", action="store_true",
                         help="require CloudFront signed URLs/cookies, with a throwaway key pair for this run")
+    parser.add_argument("--app", action="store_true",
+                        help="serve the example app (examples/app) beside the stack; implies --signed-urls")
     parser.add_argument("--brownfield", action="store_true",
                         help="the first Region's bucket holds the objects, the others start empty and passive "
                              "until the backfill; shows the Houston colleague's story")
@@ -71,6 +73,7 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help=f"execution environments per edge location, at most (default {DEFAULT_MAX_WORKERS})")
     parser.error = lambda message: _usage_error(parser, message)  # type: ignore[method-assign]
     args = parser.parse_args(argv)
+    args.signed_urls = args.signed_urls or args.app
     _check_arguments(parser, args)
     return args
 
@@ -148,6 +151,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _print_curl_commands(stack)
         if signing:
             _print_signed_curl_commands(stack, signing[1], signing[2])
+        if args.app and signing:
+            from examples.app.local import start_beside
+            app_server = start_beside(stack, signing[1].key_pair_id, signing[2])
+            _say(f"\nthe example app: {app_server.url()}/ (signed URLs), {app_server.url()}/cookies (signed cookies)")
         told = True
         if args.brownfield:
             told &= brownfield_story(stack, _say)

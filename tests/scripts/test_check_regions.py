@@ -7,11 +7,16 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import pytest
+
+from infra.local.stack import LocalStack, StackOptions
+from tests.infra.aws.status.helpers import SigningKey, signed_url_settings, signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "check-regions"
@@ -148,3 +153,111 @@ def test_printed_one_liner_is_self_contained_and_runs(serve: Callable[[Responder
 def test_print_without_regions_or_stack_says_what_it_needs(serve: Callable[[Responder], str]) -> None:
     result = _run("--print", serve(_probe_answer), env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 2 and "--regions" in result.stderr
+
+
+def test_version_is_the_products() -> None:
+    from infra.version import VERSION
+
+    assert _run("--version").stdout == f"check-regions {VERSION}\n"
+
+
+# --- a behaviour that requires signed URLs: the local CloudFront stand-in checks them as CloudFront does ----------
+
+
+@pytest.fixture(scope="module")
+def signed() -> Iterator[Tuple[LocalStack, SigningKey]]:
+    with tempfile.TemporaryDirectory() as directory:
+        key = signing_key(Path(directory))
+        running = LocalStack(StackOptions(settings=signed_url_settings(key), function_timeout_s=2.0)).start()
+        try:
+            yield running, key
+        finally:
+            running.stop()
+
+
+PROBE_PATH = "/mrap-edge-probe.json"
+# scripts/sign-url runs on the python3 first on PATH: the one with the project's requirements.
+WITH_PYTHON = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+
+def test_unsigned_requests_are_cloudfronts_refusal_and_say_how_to_sign(signed: Tuple[LocalStack, SigningKey]) -> None:
+    local, _ = signed
+    result = _run("--count", "2", "--region", "eu-west-2", local.url("eu-west-2", PROBE_PATH))
+    assert result.returncode == 1 and " 403 " in result.stdout
+    assert result.stderr == (f"FAIL: CloudFront refused 2 of 2 request(s) to {local.url('eu-west-2', PROBE_PATH)}: "
+                             "MissingKey: the behaviour requires signed URLs and this request "
+                             "carried none: pass --key-pair-id ID --private-key PEM, or --path to an object under a "
+                             "behaviour without signing\n")
+
+
+def test_with_a_key_each_request_is_signed_and_the_signature_never_printed(
+        signed: Tuple[LocalStack, SigningKey]) -> None:
+    local, key = signed
+    result = _run("--count", "2", "--region", "us-east-2", "--key-pair-id", key.key_pair_id, "--private-key",
+                  str(key.private_key), local.url("us-east-2", PROBE_PATH), env=WITH_PYTHON)
+    assert result.returncode == 0, result.stderr
+    assert "PASS: 2 of 2 request(s) from us-east-2 answered 200 with a probe" in result.stdout
+    assert "Signature" not in result.stdout + result.stderr and "mrap-edge-demo-" in result.stdout
+
+
+def test_another_private_key_is_cloudfronts_access_denied(signed: Tuple[LocalStack, SigningKey],
+                                                          tmp_path: Path) -> None:
+    local, key = signed
+    other = signing_key(tmp_path)
+    result = _run("--count", "1", "--key-pair-id", key.key_pair_id, "--private-key", str(other.private_key),
+                  local.url("eu-west-2", PROBE_PATH), env=WITH_PYTHON)
+    assert result.returncode == 1
+    probe = local.url("eu-west-2", PROBE_PATH)
+    assert result.stderr.startswith(f"FAIL: CloudFront refused 1 of 1 request(s) to {probe} (signed): AccessDenied: "
+                                    "CloudFront refused the signed URL")
+
+
+def test_the_printed_line_carries_a_signed_url_and_runs_where_there_is_no_key(
+        signed: Tuple[LocalStack, SigningKey], tmp_path: Path) -> None:
+    local, key = signed
+    printed = _run("--print", "--regions", "us-east-2", "--count", "1", "--key-pair-id", key.key_pair_id,
+                   "--private-key", str(key.private_key), local.url("us-east-2", PROBE_PATH), env=WITH_PYTHON)
+    assert printed.returncode == 0, printed.stderr
+    comments = [line for line in printed.stdout.splitlines() if line.startswith("#")]
+    assert comments[0].startswith(f"# the URL in these lines is signed with key pair id {key.key_pair_id} and valid "
+                                  "for 3600 s")
+    command = [line for line in printed.stdout.splitlines() if not line.startswith("#")][0]
+    assert "Key-Pair-Id=" in command and "PRIVATE KEY" not in command
+    home = tmp_path / "home"
+    home.mkdir()
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120,
+                            env={"PATH": os.environ["PATH"], "HOME": str(home), "AWS_REGION": "us-east-2"})
+    assert result.returncode == 0, result.stderr
+    assert "PASS: 1 of 1 request(s) from us-east-2" in result.stdout
+    copy = subprocess.run(["bash", str(home / "check-regions"), "--version"], capture_output=True, text=True)
+    assert copy.stdout == _run("--version").stdout  # the copy knows its version without the checkout
+
+
+def test_print_for_a_stack_that_requires_signed_urls_asks_for_the_key(tmp_path: Path) -> None:
+    fake_cli = tmp_path / "aws"
+    fake_cli.write_text("#!/usr/bin/env bash\n[[ \"$*\" == *SignedUrlKeyPairId1* ]] && echo K2JCJMDEHXQW5F\n"
+                        "true\n")
+    fake_cli.chmod(0o755)
+    result = _run("--print", "--regions", "eu-west-2", "d111111abcdef8.cloudfront.net",
+                  env={"PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("check-regions: stack mrap-edge requires signed URLs (output SignedUrlKeyPairId1: "
+                             "K2JCJMDEHXQW5F): pass --key-pair-id K2JCJMDEHXQW5F --private-key PEM, or --path to an "
+                             "object under a behaviour without signing\n")
+
+
+def test_s3s_own_access_denied_is_not_taken_for_a_signed_url_refusal(serve: Callable[[Responder], str]) -> None:
+    body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied'
+            b"</Message><RequestId>8J2DR5HQMXB3QS1K</RequestId><HostId>Qx9bW0cH3kQ=</HostId></Error>")
+    result = _run("--count", "1", serve(lambda path: (403, {"x-cache": "Error from cloudfront"}, body)))
+    assert result.returncode == 1
+    assert "did not answer 200" in result.stderr and "CloudFront refused" not in result.stderr
+
+
+def test_signing_options_go_together_and_a_bad_key_is_one_line(tmp_path: Path) -> None:
+    assert _run("--key-pair-id", "K2JCJMDEHXQW5F", "example.cloudfront.net").returncode == 2
+    (tmp_path / "not-a-key.pem").write_text("hello\n")
+    result = _run("--key-pair-id", "K2JCJMDEHXQW5F", "--private-key", str(tmp_path / "not-a-key.pem"),
+                  "example.cloudfront.net", env=WITH_PYTHON)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "check-regions: unable to sign the URL: not an unencrypted PEM private key\n"

@@ -18,8 +18,8 @@ from infra.aws.status import cli
 from infra.local.stack import LocalStack, StackOptions
 from infra.local.template import load_settings
 from tests.infra.aws.status.helpers import (
-    HEALTHY_CONFIG, LONDON, AwsWorld, aws_world, backfill_job, healthy_request_policy, package_zip, queue_stack,
-    serve_bytes,
+    HEALTHY_CONFIG, LONDON, WEB_ACL_ARN, AwsWorld, SigningKey, aws_world, backfill_job, healthy_distribution,
+    healthy_request_policy, healthy_stack, package_zip, queue_stack, serve_bytes, signed_url_settings, signing_key,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +52,18 @@ def both(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tuple[AwsWorld, LocalStack
         running = LocalStack(StackOptions(settings=settings, function_timeout_s=2.0)).start()
         try:
             yield made, running
+        finally:
+            running.stop()
+
+
+@pytest.fixture
+def signed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Tuple[AwsWorld, LocalStack, SigningKey]]:
+    """The AWS world and the local stack whose default behaviour requires signed URLs (a key in slot 1)."""
+    key = signing_key(tmp_path)
+    with aws_world(monkeypatch) as made:
+        running = LocalStack(StackOptions(settings=signed_url_settings(key), function_timeout_s=2.0)).start()
+        try:
+            yield made, running, key
         finally:
             running.stop()
 
@@ -120,6 +132,53 @@ def test_a_broken_signer_behind_a_policy_forwarding_the_viewer_host(both: Any, c
     assert len(failures) == 2
 
 
+KEY_GROUP = "b3a2f1e0-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def test_with_signed_urls_required_the_probe_is_read_signed_with_the_given_key(signed: Any, capsys: Any) -> None:
+    world, local, key = signed
+    code, out = status(world, local, capsys, "--key", "images/red.png", "--expect-region", "eu-west-2",
+                       "--key-pair-id", key.key_pair_id, "--private-key", str(key.private_key),
+                       distribution=healthy_distribution(WEB_ACL_ARN, key_group=KEY_GROUP))
+    assert failed_lines(out) == [] and code == 0, out
+    assert "✓ probe through the distribution: 200 served by mrap-edge-demo-" in out
+    assert "✓ ?versionId= read: version" in out and "Signature" not in out
+
+
+def test_with_signed_urls_required_and_no_key_the_request_path_says_how_to_check_it(signed: Any,
+                                                                                    capsys: Any) -> None:
+    world, local, _ = signed
+    code, out = status(world, local, capsys, distribution=healthy_distribution(WEB_ACL_ARN, key_group=KEY_GROUP))
+    assert code == 0, failed_lines(out)
+    assert (f"  – probe through the distribution: the default behaviour requires signed URLs (trusted key groups "
+            f"{KEY_GROUP}): pass --key-pair-id and --private-key to check it\n") in out
+    assert "MissingKey" not in out
+    assert local.cloudfront is not None and not local.cloudfront.served  # no request that could only be refused
+
+
+def test_the_script_signs_its_requests_against_a_local_stack_that_requires_them(signed: Any) -> None:
+    _, local, key = signed
+    unsigned = run_script("--url", local.url("eu-west-2"))
+    assert unsigned.returncode == 1
+    assert "✗ probe through the distribution: GET " in unsigned.stdout
+    assert "403 from CloudFront (signed URL refused: MissingKey" in unsigned.stdout
+    assert "fix: the behaviour requires signed URLs: pass --key-pair-id" in unsigned.stdout
+    done = run_script("--url", local.url("eu-west-2"), "--key", "images/red.png", "--key-pair-id", key.key_pair_id,
+                      "--private-key", str(key.private_key))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.endswith("all 3 checks passed\n")
+
+
+def test_a_key_the_signer_refuses_is_one_line_before_any_request(tmp_path: Path) -> None:
+    (tmp_path / "not-a-key.pem").write_text("hello\n")
+    done = run_script("--url", "http://127.0.0.1:9", "--key-pair-id", "K2JCJMDEHXQW5F", "--private-key",
+                      str(tmp_path / "not-a-key.pem"))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == "status: unable to sign the probe requests: not an unencrypted PEM private key\n"
+    half = run_script("--url", "http://127.0.0.1:9", "--key-pair-id", "K2JCJMDEHXQW5F")
+    assert half.returncode == 2 and half.stderr.endswith("--key-pair-id and --private-key go together\n")
+
+
 def test_json_output_is_the_same_checklist(both: Any, capsys: Any) -> None:
     world, local = both
     code, out = status(world, local, capsys, "--json", ohio=0)
@@ -140,6 +199,37 @@ def test_a_missing_stack_is_one_line(world: AwsWorld, capsys: Any) -> None:
     out, err = capsys.readouterr()
     assert out == "" and err == ("status: unable to find stack mrap-edge in us-east-1: deploy it first, or pass "
                                  "--stack-name (or --url to check only the request path)\n")
+
+
+def test_a_deleted_distribution_is_one_line_and_no_request_is_sent_to_it(world: AwsWorld, capsys: Any) -> None:
+    code_zip = package_zip(HEALTHY_CONFIG)
+    with serve_bytes(code_zip) as server:
+        queue_stack(world, server.url + "/code.zip", code_zip, distribution_deleted=True, web_acl=False)
+        code = cli.main(["--stack-name", "mrap-edge", "--my-ip", "198.51.100.23"], clients=world)
+    world.assert_all_called()
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert failed_lines(out) == [
+        "✗ distribution E2QWRUHAPOMQZL: does not exist: NoSuchDistribution (The specified distribution does not "
+        "exist.)",
+        "fix: it was deleted outside the stack, or never created: deploy again (scripts/deploy), or remove what is "
+        "left (scripts/teardown)"]
+    assert "\nrequest path\n" not in out
+
+
+@pytest.mark.parametrize("status, why", [
+    ("ROLLBACK_COMPLETE", "its creation failed and was rolled back: it holds nothing"),
+    ("REVIEW_IN_PROGRESS", "a change set was created but never executed: nothing is deployed yet"),
+])
+def test_a_stack_that_built_nothing_is_one_line(world: AwsWorld, capsys: Any, status: str, why: str) -> None:
+    stack = healthy_stack()
+    stack["Stacks"][0].update(StackStatus=status, Outputs=[])
+    world.stub("cloudformation").add_response("describe_stacks", stack, {"StackName": "mrap-edge"})
+    assert cli.main(["--stack-name", "mrap-edge"], clients=world) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"status: unable to check stack mrap-edge: it is {status}, {why}; see its events "
+                                 "(aws cloudformation describe-stack-events --region us-east-1 --stack-name "
+                                 "mrap-edge), then deploy again (scripts/deploy) or remove it (scripts/teardown)\n")
 
 
 def run_script(*argv: str) -> subprocess.CompletedProcess:
@@ -174,3 +264,9 @@ def test_a_refused_stack_read_names_the_permission(world: AwsWorld, capsys: Any)
     assert json.loads(out) == {"target": "stack mrap-edge", "ok": False, "error": err[len("status: "):].strip()}
     assert err.startswith("status: unable to read stack mrap-edge: AccessDenied (User: arn:aws:sts::")
     assert err.endswith("; the caller needs cloudformation:DescribeStacks\n")
+
+
+def test_version_is_the_products() -> None:
+    from infra.version import VERSION
+
+    assert run_script("--version").stdout == f"scripts/status {VERSION}\n"

@@ -134,8 +134,8 @@ def test_canned_cookies_for_one_url_carry_expires_and_no_hash_name_for_sha1() ->
 def test_set_cookie_headers_one_pair_each_without_expiry_attributes() -> None:
     headers = set_cookie_headers({"CloudFront-Policy": "p", "CloudFront-Signature": "s"}, domain="example.com")
 
-    assert headers == ["CloudFront-Policy=p; Path=/; Domain=example.com; Secure; HttpOnly",
-                       "CloudFront-Signature=s; Path=/; Domain=example.com; Secure; HttpOnly"]
+    assert headers == ["CloudFront-Policy=p; Path=/; Domain=example.com; Secure; HttpOnly; SameSite=Lax",
+                       "CloudFront-Signature=s; Path=/; Domain=example.com; Secure; HttpOnly; SameSite=Lax"]
 
 
 def test_object_url_encodes_an_s3_key_as_s3_names_it() -> None:

@@ -6,14 +6,16 @@ Read-only: every call here is a Get, List or Describe, or a GET through the dist
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from edge.config import Config
 
+from .. import domains
 from ..clients import ClientFactory
 from . import backfill, distribution, function, mrap, replication, request_path, waf
-from .checklist import AWS_ERRORS, Check, Checklist, refused
-from .facts import LockedClients, StackFacts, read_facts
+from .checklist import AWS_ERRORS, Check, Checklist, is_missing, refused, skipped, verdict
+from .facts import LockedClients, StackFacts, listed, read_facts
+from .signing import UrlSigner
 
 __all__ = ["StatusOptions", "run_status", "run_request_path"]
 
@@ -26,13 +28,15 @@ class StatusOptions:
     url: Optional[str] = None  # probe here instead of the distribution's domain
     timeout: float = 10.0
     my_ip: Optional[str] = None
+    sign: Optional[UrlSigner] = None  # signs each request through the distribution (signing.url_signer)
 
 
 def run_request_path(options: StatusOptions) -> Checklist:
     """Only the request path, against options.url: no AWS call."""
     assert options.url
     checklist = Checklist(target=options.url)
-    checklist.add(request_path.request_path_checks(options.url, options.key, options.expect_region, options.timeout))
+    checklist.add(request_path.request_path_checks(options.url, options.key, options.expect_region, options.timeout,
+                                                   options.sign))
     return checklist
 
 
@@ -45,12 +49,14 @@ def run_status(clients: ClientFactory, options: StatusOptions,
     checklist = Checklist()
 
     found = None
+    gone = False
     try:
         found = distribution.get_distribution(clients, facts)
     except AWS_ERRORS as error:
+        gone = is_missing(error)
         checklist.add([refused(distribution.AREA, f"distribution {facts.distribution_id}", error,
                                "cloudfront:GetDistribution")])
-    domain = (found or {}).get("DomainName") or facts.domain_name
+    domain = "" if gone else (found or {}).get("DomainName") or facts.domain_name
     base_url = options.url or (f"https://{domain}" if domain else "")
     checklist.target = (f"stack {facts.stack_name} (account {facts.account}), distribution "
                         f"{facts.distribution_id}" + (f", {base_url}" if base_url else ""))
@@ -63,6 +69,8 @@ def run_status(clients: ClientFactory, options: StatusOptions,
     source = packaged.config_source if packaged else ("native mode: CloudFront forwards to S3" if facts.native
                                                       else "defaults (function unread)")
     checklist.add(distribution.distribution_checks(clients, facts, found, config, source))
+    checklist.add(verdict("domains", f.name, f.ok, f.evidence, f.fix)
+                  for f in domains.domain_findings(clients, found or {}))
     checklist.add(function_checks)
     checklist.add(function.edge_activity_checks(clients, facts))
 
@@ -71,18 +79,30 @@ def run_status(clients: ClientFactory, options: StatusOptions,
     checklist.add(mrap.mrap_checks(clients, facts, role, jobs, jobs_error))
     checklist.add(replication.replication_checks(clients, facts.buckets, jobs, jobs_error))
     if base_url:
-        checklist.add(request_path.request_path_checks(base_url, options.key, options.expect_region,
-                                                       options.timeout))
+        checklist.add(_request_path(base_url, options, found))
     acl = str((found or {}).get("DistributionConfig", {}).get("WebACLId") or facts.web_acl_arn)
     checklist.add(waf.waf_checks(clients, acl, address or _address_source(options)))
     return checklist
 
 
-def _jobs(clients: ClientFactory, facts: StackFacts):  # -> (jobs or None, why None)
+def _request_path(base_url: str, options: StatusOptions, found: Optional[Dict[str, Any]]) -> List[Check]:
+    behaviour = (found or {}).get("DistributionConfig", {}).get("DefaultCacheBehavior", {})
+    groups = behaviour.get("TrustedKeyGroups") or {}
+    if groups.get("Enabled") and options.sign is None:
+        # Every unsigned request would get CloudFront's 403 MissingKey: nothing of the path behind it is learnt.
+        return [skipped(request_path.AREA, "probe through the distribution",
+                        f"the default behaviour requires signed URLs (trusted key groups "
+                        f"{', '.join(map(str, listed(groups)))}): pass --key-pair-id and --private-key to check it")]
+    return request_path.request_path_checks(base_url, options.key, options.expect_region, options.timeout,
+                                            options.sign)
+
+
+def _jobs(clients: ClientFactory, facts: StackFacts) -> Tuple[Optional[List[backfill.BackfillJob]], str]:
+    """The stack's backfill jobs, or None and why they could not be read."""
     try:
         return backfill.find_jobs(clients, facts.account, facts.stack_name, facts.buckets), ""
     except AWS_ERRORS as error:
-        check = refused("backfill", "backfill jobs", error, "s3:ListJobs and s3:DescribeJob")
+        check = refused(replication.AREA, "backfill jobs", error, "s3:ListJobs and s3:DescribeJob")
         return None, check.evidence.replace("unable to check: ", "")
 
 

@@ -5,26 +5,32 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Dict, Final, Iterable, List, Literal, Optional
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from ..errors import error_code, error_message
 
 __all__ = [
-    "PASS", "FAIL", "SKIP", "AWS_ERRORS", "Check", "Checklist", "passed", "failed", "skipped", "verdict", "refused",
-    "attempt", "render_text", "render_json",
+    "PASS", "FAIL", "SKIP", "State", "Area", "AWS_ERRORS", "MISSING_CODES", "Check", "Checklist", "passed", "failed",
+    "skipped", "verdict", "refused", "is_missing", "render_text", "render_json",
 ]
 
-PASS, FAIL, SKIP = "pass", "fail", "skip"
-_MARKS = {PASS: "✓", FAIL: "✗", SKIP: "–"}
+# A check holds, does not, or does not apply here (e.g. the function's checks in native mode).
+State = Literal["pass", "fail", "skip"]
+PASS: Final = "pass"
+FAIL: Final = "fail"
+SKIP: Final = "skip"
+_MARKS: Dict[State, str] = {PASS: "✓", FAIL: "✗", SKIP: "–"}
+# The parts of the chain, in the order a request meets them; the checklist prints one heading per area.
+Area = Literal["distribution", "domains", "function", "mrap", "buckets and replication", "request path", "waf"]
 
 
 @dataclass(frozen=True)
 class Check:
-    area: str  # "distribution", "function", "mrap", "replication", "request path", "waf"
+    area: Area
     name: str
-    state: str  # PASS, FAIL or SKIP (not applicable here, e.g. function checks in native mode)
+    state: State
     evidence: str = ""
     fix: str = ""
 
@@ -33,33 +39,51 @@ class Check:
         return self.state != FAIL
 
 
-def passed(area: str, name: str, evidence: str = "") -> Check:
+def passed(area: Area, name: str, evidence: str = "") -> Check:
     return Check(area, name, PASS, evidence)
 
 
-def failed(area: str, name: str, evidence: str, fix: str = "") -> Check:
+def failed(area: Area, name: str, evidence: str, fix: str = "") -> Check:
     return Check(area, name, FAIL, evidence, fix)
 
 
-def skipped(area: str, name: str, evidence: str) -> Check:
+def skipped(area: Area, name: str, evidence: str) -> Check:
     return Check(area, name, SKIP, evidence)
 
 
-def verdict(area: str, name: str, ok: bool, evidence: str, fix: str = "") -> Check:
+def verdict(area: Area, name: str, ok: bool, evidence: str, fix: str = "") -> Check:
     return passed(area, name, evidence) if ok else failed(area, name, evidence, fix)
 
 
-def refused(area: str, name: str, error: BaseException, permission: str) -> Check:
-    """A failed check for an AWS call that was refused or could not be made: the code, the message, the permission."""
+def refused(area: Area, name: str, error: BaseException, permission: str) -> Check:
+    """A failed check for an AWS call that was refused or could not be made: the code, the message, the permission.
+    A resource that no longer exists is said as such: no permission would make it readable."""
     if isinstance(error, ClientError):
         code, message = error_code(error), error_message(error)
         evidence = code + (f" ({message})" if message and message != code else "")
+        if is_missing(error):
+            return failed(area, name, f"does not exist: {evidence}", MISSING_FIX)
     else:
         evidence = f"{type(error).__name__}: {error}"
     fix = f"the caller needs {permission}" if permission else ""
     if isinstance(error, ClientError) and not _is_denied(error_code(error)):
         fix = f"{fix}; AWS refused the call, see the code above" if fix else "AWS refused the call, see the code above"
     return failed(area, name, f"unable to check: {evidence}", fix)
+
+
+# The codes AWS answers for a resource that does not exist (botocore's service models: CloudFront GetDistribution,
+# GetCachePolicy, GetOriginRequestPolicy, GetKeyGroup; Lambda GetFunction and CloudWatch Logs; WAFV2 GetWebACL and
+# GetIPSet; S3 and S3 Control's error code list for buckets and Multi-Region Access Points).
+MISSING_CODES = frozenset({
+    "NoSuchDistribution", "NoSuchCachePolicy", "NoSuchOriginRequestPolicy", "NoSuchResource",
+    "ResourceNotFoundException", "WAFNonexistentItemException", "NoSuchBucket", "NoSuchMultiRegionAccessPoint",
+})
+MISSING_FIX = ("it was deleted outside the stack, or never created: deploy again (scripts/deploy), or remove what "
+               "is left (scripts/teardown)")
+
+
+def is_missing(error: BaseException) -> bool:
+    return isinstance(error, ClientError) and error_code(error) in MISSING_CODES
 
 
 _DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
@@ -70,14 +94,6 @@ AWS_ERRORS = (ClientError, BotoCoreError)
 def _is_denied(code: str) -> bool:
     # Services spell it differently: AccessDenied (S3), AccessDeniedException (Lambda), WAFAccessDeniedException.
     return code in _DENIED_CODES or "AccessDenied" in code
-
-
-def attempt(area: str, name: str, permission: str, run: Callable[[], List[Check]]) -> List[Check]:
-    """Run `run`; an AWS refusal becomes one failed check naming `permission` instead of a traceback."""
-    try:
-        return run()
-    except AWS_ERRORS as error:
-        return [refused(area, name, error, permission)]
 
 
 @dataclass
@@ -100,7 +116,7 @@ def render_text(checklist: Checklist) -> str:
     lines: List[str] = []
     if checklist.target:
         lines.append(f"status of {checklist.target}")
-    area: Optional[str] = None
+    area: Optional[Area] = None
     for check in checklist.checks:
         if check.area != area:
             area = check.area

@@ -11,12 +11,12 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from edge.config import Config
 
 from ..clients import HOME_REGION, ClientFactory
-from .checklist import AWS_ERRORS, Check, failed, passed, refused, skipped, verdict
+from .checklist import AWS_ERRORS, Area, Check, failed, passed, refused, skipped, verdict
 from .facts import StackFacts, listed
 
 __all__ = ["distribution_checks", "HIDDEN_ERROR_CODES", "get_distribution"]
 
-AREA = "distribution"
+AREA: Area = "distribution"
 # S3's 403 body (SignatureDoesNotMatch) echoes the canonical request: the role's key id and session token.
 HIDDEN_ERROR_CODES = (403,)
 _VERSION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:us-east-1:(\d{12}):function:([A-Za-z0-9_-]+):(\d+)$")

@@ -6,10 +6,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 from ..clients import HOME_REGION, ClientFactory
-from ..errors import ToolError, error_code, refusal
+from ..errors import ToolError, refusal
 from ..regions import Bucket
 
 __all__ = ["StackFacts", "read_facts", "LockedClients", "quick_clients"]
@@ -49,7 +49,14 @@ class StackFacts:
 
     @property
     def function_name(self) -> str:
-        return self.parameters.get("FunctionName", "mrap-edge")
+        """The deployed function's name. The template suffixes the FunctionName parameter with the stack's own id
+        (`mrap-edge-0f1e2d3c`), so the parameter alone names no function: the FunctionName output, else the name in
+        the version's ARN (arn:aws:lambda:us-east-1:<account>:function:<name>:<version>); empty when neither."""
+        named = self.outputs.get("FunctionName", "")
+        if named:
+            return named
+        parts = self.function_version_arn.split(":")
+        return parts[6] if len(parts) == 8 and parts[5] == "function" else ""
 
     @property
     def function_version_arn(self) -> str:
@@ -88,6 +95,7 @@ def read_facts(clients: ClientFactory, stack_name: str) -> StackFacts:
     if not stacks:
         raise ToolError(f"unable to find stack {stack_name} in {HOME_REGION}")
     stack = stacks[0]
+    _refuse_an_empty_stack(stack_name, str(stack.get("StackStatus", "")), bool(stack.get("Outputs")))
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", []) or []}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", []) or []}
     names = [n for n in (outputs.get("BucketNames") or parameters.get("BucketNames", "")).split(",") if n]
@@ -97,6 +105,24 @@ def read_facts(clients: ClientFactory, stack_name: str) -> StackFacts:
                         "its BucketNames and BucketRegions outputs are missing or differ in length")
     buckets = tuple(Bucket(name=n, region=r) for n, r in zip(names, regions))
     return StackFacts(stack_name, account, outputs, parameters, buckets)
+
+
+# Stacks that exist by name but built nothing to check (CloudFormation's stack status codes).
+_EMPTY_STACKS = {
+    "REVIEW_IN_PROGRESS": "a change set was created but never executed: nothing is deployed yet",
+    "ROLLBACK_IN_PROGRESS": "its creation failed and is being rolled back",
+    "ROLLBACK_COMPLETE": "its creation failed and was rolled back: it holds nothing",
+    "ROLLBACK_FAILED": "its creation failed and so did the rollback",
+    "DELETE_IN_PROGRESS": "it is being deleted",
+    "DELETE_FAILED": "its deletion failed part-way",
+}
+
+
+def _refuse_an_empty_stack(stack_name: str, status: str, has_outputs: bool) -> None:
+    if status in _EMPTY_STACKS and not has_outputs:
+        raise ToolError(f"unable to check stack {stack_name}: it is {status}, {_EMPTY_STACKS[status]}; see its events "
+                        f"(aws cloudformation describe-stack-events --region {HOME_REGION} --stack-name "
+                        f"{stack_name}), then deploy again (scripts/deploy) or remove it (scripts/teardown)")
 
 
 class LockedClients:
@@ -111,10 +137,6 @@ class LockedClients:
             return self._inner(service, region)
 
 
-def is_code(error: BaseException, *codes: str) -> bool:
-    return isinstance(error, ClientError) and error_code(error) in codes
-
-
 def listed(value: Any) -> List[Any]:
     """CloudFront's {"Quantity": n, "Items": [...]} lists, with Items absent when empty."""
     if isinstance(value, dict):
@@ -124,8 +146,8 @@ def listed(value: Any) -> List[Any]:
 
 def quick_clients() -> ClientFactory:
     """boto3 clients that give up quickly: a status check must not hang for minutes on one unreachable Region."""
-    import boto3  # imported here so that --help and --url work without boto3 configured
-    from botocore.config import Config as BotoConfig
+    import boto3  # type: ignore[import-untyped]  # here so that --help and --url work without boto3 configured
+    from botocore.config import Config as BotoConfig  # type: ignore[import-untyped]
 
     session = boto3.Session()
     config = BotoConfig(connect_timeout=5, read_timeout=15, retries={"max_attempts": 3, "mode": "standard"})

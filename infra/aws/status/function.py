@@ -24,13 +24,13 @@ from edge.config import Config
 from edge.errors import ConfigError
 
 from ..clients import HOME_REGION, ClientFactory
-from .checklist import AWS_ERRORS, Check, failed, passed, refused, skipped, verdict
+from .checklist import AWS_ERRORS, Area, Check, failed, passed, refused, skipped, verdict
 from .facts import StackFacts
 
 __all__ = ["PackagedFunction", "read_function", "edge_activity_checks", "log_group_name",
            "CONFIG_PATH", "RUNTIMES"]
 
-AREA = "function"
+AREA: Area = "function"
 CONFIG_PATH = "edge/mrap-edge.json"  # edge.config.CONFIG_FILE inside the zip
 HANDLER_PATH = "edge/handler.py"
 # The runtimes the template allows (cloudformation.template, parameter Runtime).
@@ -65,7 +65,9 @@ def download(url: str, timeout: float = 30.0) -> bytes:
 def read_function(clients: ClientFactory, facts: StackFacts, fetch_zip: Download = download,
                   ) -> Tuple[Optional[PackagedFunction], List[Check]]:
     """The version's configuration and its packaged Config, with the checks on both."""
-    target = facts.function_version_arn or f"{facts.function_name}"
+    target = facts.function_version_arn or facts.function_name
+    if not target:
+        return None, [_unnamed()]
     try:
         answer = clients("lambda", HOME_REGION).get_function(FunctionName=target)
     except AWS_ERRORS as error:
@@ -75,6 +77,11 @@ def read_function(clients: ClientFactory, facts: StackFacts, fetch_zip: Download
     config, source, check = _packaged_config(answer, configuration, fetch_zip, facts)
     checks.append(check)
     return PackagedFunction(configuration, config, source), checks
+
+
+def _unnamed() -> Check:
+    return failed(AREA, "the stack's function", "the stack has neither a FunctionName nor a FunctionVersionArn "
+                                                "output: it names no function", "redeploy with scripts/deploy")
 
 
 def _settings(configuration: Dict[str, Any]) -> Check:
@@ -164,6 +171,8 @@ def edge_activity_checks(clients: ClientFactory, facts: StackFacts, now: Optiona
     """Errors and throttles in the last hour, one check per Region that ran the function."""
     if facts.native:
         return [skipped(AREA, "errors and throttles", "native mode: no function")]
+    if not facts.function_name:
+        return [_unnamed()]
     now = now or datetime.datetime.now(datetime.timezone.utc)
     regions, denied = enabled_regions(clients, [b.region for b in facts.buckets])
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -206,13 +215,14 @@ def _region_activity(clients: ClientFactory, facts: StackFacts, region: str, now
 
 
 def _metric_sums(cloudwatch: Any, function: str, now: datetime.datetime) -> Dict[str, float]:
+    metrics = ("Invocations", "Errors", "Throttles")
     queries = [{"Id": metric.lower(), "MetricStat": {
         "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric,
                    "Dimensions": [{"Name": "FunctionName", "Value": function}]},
-        "Period": 3600, "Stat": "Sum"}, "ReturnData": True} for metric in ("Invocations", "Errors", "Throttles")]
+        "Period": 3600, "Stat": "Sum"}, "ReturnData": True} for metric in metrics]
     answer = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=now - WINDOW, EndTime=now)
-    sums = {"Invocations": 0.0, "Errors": 0.0, "Throttles": 0.0}
-    by_id = {q["Id"]: q["MetricStat"]["Metric"]["MetricName"] for q in queries}
+    sums = {metric: 0.0 for metric in metrics}
+    by_id = {metric.lower(): metric for metric in metrics}
     for result in answer.get("MetricDataResults", []):
         sums[by_id[result["Id"]]] += sum(result.get("Values", []))
     return sums

@@ -11,12 +11,12 @@ from .. import routes as mrap_routes
 from ..clients import ClientFactory
 from ..errors import ToolError
 from .backfill import BackfillJob, jobs_into
-from .checklist import AWS_ERRORS, Check, failed, passed, refused, verdict
+from .checklist import AWS_ERRORS, Area, Check, failed, is_missing, passed, refused, verdict
 from .facts import StackFacts
 
 __all__ = ["MRAP_API_REGION", "mrap_checks", "route_checks", "policy_grants"]
 
-AREA = "mrap"
+AREA: Area = "mrap"
 # The MRAP management API (GetMultiRegionAccessPoint, its policy) is served from us-west-2.
 MRAP_API_REGION = "us-west-2"
 READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
@@ -31,6 +31,8 @@ def mrap_checks(clients: ClientFactory, facts: StackFacts, role_arn: Optional[st
         point = control.get_multi_region_access_point(AccountId=facts.account, Name=facts.mrap_name)["AccessPoint"]
     except AWS_ERRORS as error:
         checks.append(refused(AREA, f"MRAP {facts.mrap_name}", error, "s3:GetMultiRegionAccessPoint"))
+        if is_missing(error):
+            return checks  # its policy and routes are gone with it: one line says so
     else:
         status = point.get("Status", "")
         regions = ", ".join(f"{r.get('Region')} ({r.get('Bucket')})" for r in point.get("Regions", []))

@@ -7,19 +7,19 @@ from __future__ import annotations
 import datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 from ..clients import ClientFactory
 from ..errors import error_code
 from ..regions import Bucket
 from .backfill import BackfillJob
-from .checklist import AWS_ERRORS, Check, failed, passed, refused, verdict
+from .checklist import AWS_ERRORS, Area, Check, failed, passed, refused, verdict
 from .request_path import PROBE_KEY
 
 __all__ = ["replication_checks", "versioning_checks", "rule_checks", "metric_checks", "backfill_checks",
            "spot_checks", "covering_rule"]
 
-AREA = "buckets and replication"
+AREA: Area = "buckets and replication"
 WINDOW = datetime.timedelta(hours=1)
 SPOT_KEYS = 3
 # Replication usually lands in seconds, 99.99% within 15 minutes with RTC: a younger missing key may be in flight.

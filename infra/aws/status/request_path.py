@@ -1,8 +1,9 @@
 """The request path as a viewer meets it, from where the command runs: the probe object through the distribution
 (which bucket served, status, x-cache, x-amz-cf-pop, timings), a key the user names, and a `?versionId=` read of it.
 
-Works against any base URL: the distribution (https://<domain>) or the local stack (http://127.0.0.1:<port>).
-Only the standard library, so it runs as-is in CloudShell.
+Works against any base URL: the distribution (https://<domain>) or the local stack (http://127.0.0.1:<port>). When
+the behaviour requires signed URLs, a `sign` function (signing.py) signs each request; the checks print the URL
+unsigned. Only the standard library here, so it runs as-is in CloudShell.
 """
 from __future__ import annotations
 
@@ -12,17 +13,23 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 from urllib.parse import quote, urlsplit
 
-from .checklist import Check, failed, passed, skipped
-from .responses import explain
+from .checklist import Area, Check, failed, passed, skipped
+from .responses import SIGNED_URL_REFUSED, explain
 
 __all__ = ["PROBE_KEY", "Fetched", "fetch", "request_path_checks", "key_path"]
 
-AREA = "request path"
+AREA: Area = "request path"
 # The per-bucket object scripts/upload-probes writes: its name has one home.
 from ..names import PROBE_KEY  # noqa: E402
+# The URL signer (signing.UrlSigner), typed here without importing it: this module needs the standard library only.
+Sign = Optional[Callable[[str], str]]
+ASK_FOR_A_KEY = ("the behaviour requires signed URLs: pass --key-pair-id (the stack's SignedUrlKeyPairId1 output) "
+                 "and --private-key (its private key file)")
+CHECK_THE_KEY = ("check that the key pair id is in the behaviour's trusted key group, that the private key is its "
+                 "pair, and this machine's clock (the URL is valid for minutes)")
 
 
 @dataclass
@@ -35,6 +42,7 @@ class Fetched:
     first_byte_ms: float = 0.0
     total_ms: float = 0.0
     error: str = ""  # set when no HTTP answer came back
+    signed: bool = False  # sent as a signed URL (`url` is the unsigned one: a signed URL is a credential)
 
     def summary(self) -> str:
         parts = [f"x-cache {self.headers.get('x-cache', '-')}", f"pop {self.headers.get('x-amz-cf-pop', '-')}",
@@ -48,13 +56,13 @@ def key_path(key: str) -> str:
     return "/" + quote(key, safe="/-._~")
 
 
-def fetch(url: str, timeout: float = 10.0) -> Fetched:
-    """One GET, timed: connect, first byte (headers read), total (body read)."""
-    result = Fetched(url)
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+def fetch(url: str, timeout: float = 10.0, sign: Sign = None) -> Fetched:
+    """One GET, timed: connect, first byte (headers read), total (body read); signed first when `sign` is given."""
+    result = Fetched(url, signed=sign is not None)
     started = time.perf_counter()
     try:
+        parts = urlsplit(sign(url) if sign else url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if parts.scheme == "https":
             connection: http.client.HTTPConnection = http.client.HTTPSConnection(
                 parts.hostname or "", parts.port or 443, timeout=timeout, context=ssl.create_default_context())
@@ -80,11 +88,14 @@ def fetch(url: str, timeout: float = 10.0) -> Fetched:
 
 
 def _failure(name: str, fetched: Fetched, fix: str = "") -> Check:
+    sent = f"GET {fetched.url}" + (" (signed)" if fetched.signed else "")
     if fetched.error:
-        return failed(AREA, name, f"GET {fetched.url}: {fetched.error}",
+        return failed(AREA, name, f"{sent}: {fetched.error}",
                       fix or "check the URL and that this shell can reach it (proxy, firewall, WAF allow-list)")
     diagnosis = explain(fetched.status, fetched.headers, fetched.body)
-    return failed(AREA, name, f"GET {fetched.url}: {diagnosis.line(fetched.status)}; {fetched.summary()}", fix)
+    if diagnosis.code.startswith(SIGNED_URL_REFUSED):
+        fix = CHECK_THE_KEY if fetched.signed else ASK_FOR_A_KEY
+    return failed(AREA, name, f"{sent}: {diagnosis.line(fetched.status)}; {fetched.summary()}", fix)
 
 
 def _probe_of(body: bytes) -> Optional[Dict[str, str]]:
@@ -97,9 +108,9 @@ def _probe_of(body: bytes) -> Optional[Dict[str, str]]:
     return None
 
 
-def probe_check(base_url: str, expect_region: Optional[str], timeout: float) -> Check:
+def probe_check(base_url: str, expect_region: Optional[str], timeout: float, sign: Sign = None) -> Check:
     name = "probe through the distribution"
-    fetched = fetch(base_url + "/" + PROBE_KEY, timeout)
+    fetched = fetch(base_url + "/" + PROBE_KEY, timeout, sign)
     if fetched.error or fetched.status != 200:
         return _failure(name, fetched)
     probe = _probe_of(fetched.body)
@@ -116,15 +127,15 @@ def probe_check(base_url: str, expect_region: Optional[str], timeout: float) -> 
 
 
 def request_path_checks(base_url: str, key: Optional[str] = None, expect_region: Optional[str] = None,
-                        timeout: float = 10.0) -> List[Check]:
+                        timeout: float = 10.0, sign: Sign = None) -> List[Check]:
     base_url = base_url.rstrip("/")
-    checks = [probe_check(base_url, expect_region, timeout)]
+    checks = [probe_check(base_url, expect_region, timeout, sign)]
     if key is None:
         checks.append(skipped(AREA, "a key of yours", "pass --key KEY to read one of your objects"))
         subject, subject_name = PROBE_KEY, "the probe"
     else:
         subject, subject_name = key, key
-    fetched = fetch(base_url + key_path(subject), timeout)
+    fetched = fetch(base_url + key_path(subject), timeout, sign)
     if key is not None:
         if fetched.error or fetched.status != 200:
             checks.append(_failure(f"key {key}", fetched))
@@ -132,11 +143,12 @@ def request_path_checks(base_url: str, key: Optional[str] = None, expect_region:
             checks.append(passed(AREA, f"key {key}", f"200, {len(fetched.body)} bytes, "
                                                      f"{fetched.headers.get('content-type', '-')}; "
                                                      f"{fetched.summary()}"))
-    checks.append(_version_check(base_url, subject, subject_name, fetched, timeout))
+    checks.append(_version_check(base_url, subject, subject_name, fetched, timeout, sign))
     return checks
 
 
-def _version_check(base_url: str, key: str, subject_name: str, latest: Fetched, timeout: float) -> Check:
+def _version_check(base_url: str, key: str, subject_name: str, latest: Fetched, timeout: float,
+                   sign: Sign) -> Check:
     name = "?versionId= read"
     if latest.error or latest.status != 200:
         return skipped(AREA, name, f"{subject_name} could not be read, so there is no version to read")
@@ -144,7 +156,7 @@ def _version_check(base_url: str, key: str, subject_name: str, latest: Fetched, 
     if not version or version == "null":
         return failed(AREA, name, f"{subject_name} came back without an x-amz-version-id",
                       "enable versioning on every bucket (replication needs it too)")
-    fetched = fetch(f"{base_url}{key_path(key)}?versionId={quote(version, safe='')}", timeout)
+    fetched = fetch(f"{base_url}{key_path(key)}?versionId={quote(version, safe='')}", timeout, sign)
     if fetched.error or fetched.status != 200:
         return _failure(name, fetched, "grant s3:GetObjectVersion wherever s3:GetObject is granted (function role, "
                                        "MRAP policy), and forward versionId (cache and origin request policies)")

@@ -7,11 +7,11 @@ import urllib.request
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..clients import HOME_REGION, ClientFactory
-from .checklist import AWS_ERRORS, Check, failed, passed, refused, skipped
+from .checklist import AWS_ERRORS, Area, Check, failed, passed, refused, skipped
 
 __all__ = ["waf_checks", "public_address", "CHECKIP_URL"]
 
-AREA = "waf"
+AREA: Area = "waf"
 CHECKIP_URL = "https://checkip.amazonaws.com/"
 AddressSource = Callable[[], str]
 
@@ -19,7 +19,7 @@ AddressSource = Callable[[], str]
 def public_address(url: str = CHECKIP_URL, timeout: float = 5.0) -> str:
     """This shell's public address as AWS sees it."""
     with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - a fixed https URL
-        return answer.read(100).decode("ascii").strip()
+        return bytes(answer.read(100)).decode("ascii").strip()
 
 
 def _parse_arn(arn: str) -> Tuple[str, str]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, List
 
 import boto3
 import pytest
@@ -15,6 +18,8 @@ from infra.aws import fixtures
 from infra.aws.clients import ToolError
 
 from .helpers import DIST_ID, Clients
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _debug_line(request_id: str) -> str:
@@ -98,3 +103,15 @@ def test_the_function_name_comes_from_the_stack(capsys: pytest.CaptureFixture, t
     assert err.strip() == ("record-fixtures: unable to find debug events in /aws/lambda/us-east-1.mrap-edge-8f2d51a0: "
                            "deploy with log_level DEBUG and send requests first")
     stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("argv", [[], ["--function-name", "mrap-edge-0f1e2d3c", "--regions", "eu-west-2"]],
+                         ids=["name from the stack", "name given"])
+def test_without_credentials_the_script_says_so_in_one_line(argv: List[str], tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "AWS_CONFIG_FILE": "/dev/null",
+           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true"}
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "record-fixtures"), "--out", str(tmp_path), *argv],
+                          capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == ("record-fixtures: unable to find AWS credentials: run where they are set up (CloudShell, "
+                           "or after aws configure / aws sso login)\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import http.server
@@ -15,6 +16,7 @@ import io
 import json
 import threading
 import zipfile
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import boto3
@@ -33,7 +35,11 @@ MRAP_ARN = f"arn:aws:s3::{ACCOUNT}:accesspoint/{ALIAS}"
 MRAP_DOMAIN = f"{ALIAS}.accesspoint.s3-global.amazonaws.com"
 DIST_ID = "E2QWRUHAPOMQZL"
 DOMAIN = "d111111abcdef8.cloudfront.net"
-FUNCTION = "mrap-edge"
+STACK_UUID = "0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b"
+# The template names the function `<FunctionName parameter>-<first group of the stack id's UUID>`, so that two
+# stacks never share one: the parameter alone is not the deployed function's name.
+FUNCTION_PARAMETER = "mrap-edge"
+FUNCTION = f"{FUNCTION_PARAMETER}-{STACK_UUID.split('-')[0]}"
 VERSION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{FUNCTION}:7"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-FunctionRole-1A2B3C4D5E6F"
 CACHE_POLICY_ID = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
@@ -51,19 +57,21 @@ def healthy_stack() -> Dict[str, Any]:
     outputs = {
         "DistributionDomainName": DOMAIN, "DistributionId": DIST_ID, "MrapAlias": ALIAS, "MrapArn": MRAP_ARN,
         "BucketNames": ",".join(b.name for b in BUCKETS), "BucketRegions": ",".join(b.region for b in BUCKETS),
-        "FunctionVersionArn": VERSION_ARN, "FunctionLogGroupName": f"/aws/lambda/us-east-1.{FUNCTION}",
+        "FunctionVersionArn": VERSION_ARN, "FunctionName": FUNCTION,
+        "FunctionLogGroupName": f"/aws/lambda/us-east-1.{FUNCTION}",
     }
-    parameters = {"MrapName": MRAP_NAME, "FunctionName": FUNCTION, "NativeMode": "false",
+    parameters = {"MrapName": MRAP_NAME, "FunctionName": FUNCTION_PARAMETER, "NativeMode": "false",
                   "BucketNames": outputs["BucketNames"], "BucketRegions": outputs["BucketRegions"]}
     return {"Stacks": [{
-        "StackName": STACK, "StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/0f1e2d3c",
+        "StackName": STACK, "StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/{STACK_UUID}",
         "CreationTime": CREATED, "StackStatus": "UPDATE_COMPLETE",
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
     }]}
 
 
-def healthy_distribution(web_acl: str = "") -> Dict[str, Any]:
+def healthy_distribution(web_acl: str = "", key_group: str = "") -> Dict[str, Any]:
+    """`key_group`: the id of a trusted key group on the default behaviour (signed URLs required)."""
     failover_domain = f"{LONDON.name}.s3.{LONDON.region}.amazonaws.com"
     config: Dict[str, Any] = {
         "CallerReference": "mrap-edge-0f1e2d3c", "Aliases": {"Quantity": 0}, "DefaultRootObject": "",
@@ -91,6 +99,8 @@ def healthy_distribution(web_acl: str = "") -> Dict[str, Any]:
             "LambdaFunctionAssociations": {"Quantity": 1, "Items": [
                 {"LambdaFunctionARN": VERSION_ARN, "EventType": "origin-request", "IncludeBody": False}]},
             "FunctionAssociations": {"Quantity": 0}, "FieldLevelEncryptionId": "",
+            "TrustedKeyGroups": ({"Enabled": True, "Quantity": 1, "Items": [key_group]} if key_group
+                                 else {"Enabled": False, "Quantity": 0}),
         },
         "CacheBehaviors": {"Quantity": 0},
         "CustomErrorResponses": {"Quantity": 2, "Items": [
@@ -420,18 +430,25 @@ def facts(**parameters: str) -> Any:
 
 def queue_stack(world: AwsWorld, code_url: str, code: bytes, distribution: Optional[Dict[str, Any]] = None,
                 request_policy: Optional[Dict[str, Any]] = None, london: int = 100, ohio: int = 100,
-                jobs: Tuple[Dict[str, Any], ...] = (), web_acl: bool = True) -> None:
+                jobs: Tuple[Dict[str, Any], ...] = (), web_acl: bool = True,
+                distribution_deleted: bool = False) -> None:
     """Queue every stubbed answer a whole `scripts/status` run asks for, in the order it asks, and put the moto
     side in place (buckets with two-way replication, the function's log group in eu-west-2)."""
     world.stub("cloudformation").add_response("describe_stacks", healthy_stack(), {"StackName": STACK})
     cloudfront = world.stub("cloudfront")
-    cloudfront.add_response("get_distribution", distribution or healthy_distribution(WEB_ACL_ARN if web_acl else ""),
-                            {"Id": DIST_ID})
+    if distribution_deleted:
+        cloudfront.add_client_error("get_distribution", service_error_code="NoSuchDistribution",
+                                    service_message="The specified distribution does not exist.",
+                                    http_status_code=404, expected_params={"Id": DIST_ID})
+    else:
+        cloudfront.add_response("get_distribution",
+                                distribution or healthy_distribution(WEB_ACL_ARN if web_acl else ""), {"Id": DIST_ID})
     world.stub("lambda").add_response("get_function", healthy_function(code_url, code),
                                       {"FunctionName": VERSION_ARN})
-    cloudfront.add_response("get_origin_request_policy", request_policy or healthy_request_policy(),
-                            {"Id": REQUEST_POLICY_ID})
-    cloudfront.add_response("get_cache_policy", healthy_cache_policy(), {"Id": CACHE_POLICY_ID})
+    if not distribution_deleted:
+        cloudfront.add_response("get_origin_request_policy", request_policy or healthy_request_policy(),
+                                {"Id": REQUEST_POLICY_ID})
+        cloudfront.add_response("get_cache_policy", healthy_cache_policy(), {"Id": CACHE_POLICY_ID})
     for bucket in BUCKETS:
         theirs = [job for job in jobs if job["ManifestGenerator"]["S3JobManifestGenerator"]["SourceBucket"]
                   .endswith(":" + bucket.name)]
@@ -483,3 +500,29 @@ def waf_ip_set(addresses: List[str]) -> Dict[str, Any]:
         "Name": "mrap-edge-allowed-viewers", "Id": WAF_SET_PARAMS["Id"], "ARN": IP_SET_ARN,
         "Description": "Company ranges allowed to use the distribution.", "IPAddressVersion": "IPV4",
         "Addresses": addresses}}
+
+
+@dataclasses.dataclass(frozen=True)
+class SigningKey:
+    """A key pair as scripts/cloudfront-keys writes it, with the id the local CloudFront stand-in gives its public
+    key (CloudFront assigns ids like K2JCJMDEHXQW5F)."""
+    key_pair_id: str
+    private_key: Path
+    public_pem: str
+
+
+def signing_key(directory: Path) -> SigningKey:
+    from infra.local.signed_requests import local_public_key_id
+    from signedlinks.keys import generate_key_pair
+
+    files = generate_key_pair(directory / "cloudfront-signing-key", "ecdsa")
+    return SigningKey(local_public_key_id(files.public_pem), files.private_key, files.public_pem)
+
+
+def signed_url_settings(key: SigningKey) -> Any:
+    """The template's distribution with `key` in key slot 1, so the default behaviour requires signed URLs; no cache
+    and no custom error responses, so each answer's own body reaches the checks."""
+    from infra.local.template import load_settings
+
+    return dataclasses.replace(load_settings(parameters={"SignedUrlPublicKey1": key.public_pem}), default_ttl=0,
+                               error_responses=())

@@ -11,7 +11,7 @@ from edge.config import Config
 from infra.aws.status import distribution
 from infra.aws.status.checklist import FAIL, PASS, SKIP, Check
 from tests.infra.aws.status.helpers import (
-    CACHE_POLICY_ID, REQUEST_POLICY_ID, AwsWorld, check, facts, healthy_cache_policy, healthy_distribution,
+    CACHE_POLICY_ID, FUNCTION, REQUEST_POLICY_ID, AwsWorld, check, facts, healthy_cache_policy, healthy_distribution,
     healthy_request_policy,
 )
 
@@ -49,7 +49,7 @@ def test_the_healthy_distribution_passes_every_check() -> None:
     assert [(c.name, c.state) for c in checks if c.state != PASS] == []
     assert len(checks) == 8
     assert "E2QWRUHAPOMQZL Deployed, enabled" in check(checks, "deployed").evidence
-    assert check(checks, "origin-request trigger").evidence.endswith(":function:mrap-edge:7")
+    assert check(checks, "origin-request trigger").evidence.endswith(f":function:{FUNCTION}:7")
 
 
 def _set(path: List[Any], value: Any) -> Change:
@@ -85,9 +85,12 @@ def _drop_header(answer: Dict[str, Any]) -> None:
      "origin-request trigger", "not a numbered version"),
     (_set(["DistributionConfig", "DefaultCacheBehavior", "LambdaFunctionAssociations", "Items", 0,
            "LambdaFunctionARN"], "arn:aws:lambda:us-east-1:123456789012:function:other-signer:3"),
-     "origin-request trigger", "another function than the stack's mrap-edge"),
+     "origin-request trigger", f"another function than the stack's {FUNCTION}"),
     (_set(["DistributionConfig", "DefaultCacheBehavior", "LambdaFunctionAssociations", "Items", 0,
-           "LambdaFunctionARN"], "arn:aws:lambda:us-east-1:123456789012:function:mrap-edge:6"),
+           "LambdaFunctionARN"], "arn:aws:lambda:us-east-1:123456789012:function:mrap-edge:7"),
+     "origin-request trigger", f"another function than the stack's {FUNCTION}"),
+    (_set(["DistributionConfig", "DefaultCacheBehavior", "LambdaFunctionAssociations", "Items", 0,
+           "LambdaFunctionARN"], f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}:6"),
      "origin-request trigger", "but the stack's version is"),
     (_set(["DistributionConfig", "DefaultCacheBehavior", "LambdaFunctionAssociations"], {"Quantity": 0}),
      "origin-request trigger", "no origin-request association"),
@@ -95,7 +98,7 @@ def _drop_header(answer: Dict[str, Any]) -> None:
      "no error page for 403"),
 ], ids=["in progress", "disabled", "behaviour skips the group", "primary is a bucket", "primary is an s3 origin",
         "primary signed twice", "secondary without marker", "secondary without oac", "secondary wrong bucket",
-        "latest", "another function", "stale version", "no association", "no error pages"])
+        "latest", "another function", "the parameter's name", "stale version", "no association", "no error pages"])
 def test_each_broken_distribution_setting_is_a_failed_check_with_a_fix(change: Change, name: str,
                                                                        evidence: str) -> None:
     checks = run(change)

@@ -12,11 +12,11 @@ import pytest
 from infra.aws.status import function
 from infra.aws.status.checklist import FAIL, PASS, Check
 from tests.infra.aws.status.helpers import (
-    HEALTHY_CONFIG, VERSION_ARN, AwsWorld, HttpServer, aws_world, check, facts, healthy_function, package_zip,
+    FUNCTION, HEALTHY_CONFIG, VERSION_ARN, AwsWorld, HttpServer, aws_world, check, facts, healthy_function, package_zip,
     serve_bytes,
 )
 
-GROUP = "/aws/lambda/us-east-1.mrap-edge"
+GROUP = f"/aws/lambda/us-east-1.{FUNCTION}"
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def _ran_in(world: AwsWorld, region: str, errors: float, lines: List[str], now: 
     if events:
         logs.put_log_events(logGroupName=GROUP, logStreamName="2026/12/01/[7]0123456789abcdef", logEvents=events)
     stamp = now - datetime.timedelta(minutes=10)
-    dimensions = [{"Name": "FunctionName", "Value": "us-east-1.mrap-edge"}]
+    dimensions = [{"Name": "FunctionName", "Value": f"us-east-1.{FUNCTION}"}]
     world("cloudwatch", region).put_metric_data(Namespace="AWS/Lambda", MetricData=[
         {"MetricName": "Invocations", "Dimensions": dimensions, "Timestamp": stamp, "Value": 120.0},
         {"MetricName": "Errors", "Dimensions": dimensions, "Timestamp": stamp, "Value": errors},
@@ -150,7 +150,7 @@ def test_errors_in_an_edge_region_fail_with_the_newest_error_lines(world: AwsWor
 def test_no_region_ran_the_function_yet(world: AwsWorld) -> None:
     checks = function.edge_activity_checks(world, facts())
     assert len(checks) == 1 and checks[0].state == PASS
-    assert checks[0].evidence.startswith("no Region has /aws/lambda/us-east-1.mrap-edge yet")
+    assert checks[0].evidence.startswith(f"no Region has {GROUP} yet")
 
 
 def test_describe_regions_refused_falls_back_to_the_bucket_regions(world: AwsWorld) -> None:
@@ -162,3 +162,30 @@ def test_describe_regions_refused_falls_back_to_the_bucket_regions(world: AwsWor
     checks = function.edge_activity_checks(world, facts(), now=now)
     assert checks[0].state == FAIL and checks[0].fix == "the caller needs ec2:DescribeRegions"
     assert check(checks, "errors and throttles in us-east-2").state == FAIL
+
+
+def test_the_function_is_the_stacks_suffixed_one_not_the_parameter() -> None:
+    """The template names the function `<FunctionName>-<stack suffix>`: the parameter alone is another name."""
+    assert facts().parameters["FunctionName"] == "mrap-edge"
+    assert facts().function_name == FUNCTION != "mrap-edge"
+    without_output = facts()
+    del without_output.outputs["FunctionName"]
+    assert without_output.function_name == FUNCTION  # from the version's ARN
+
+
+def test_logs_under_the_parameters_name_are_not_the_functions(world: AwsWorld) -> None:
+    """Another stack's (or an old deployment's) function called plainly `mrap-edge` does not stand for ours."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    world("logs", "us-east-2").create_log_group(logGroupName="/aws/lambda/us-east-1.mrap-edge")
+    _ran_in(world, "eu-west-2", 2.0, [ERROR_LINE], now)
+    checks = function.edge_activity_checks(world, facts(), now=now)
+    assert [(c.name, c.state) for c in checks] == [("errors and throttles in eu-west-2", FAIL)]
+
+
+def test_a_stack_that_names_no_function_says_so(world: AwsWorld) -> None:
+    unnamed = facts()
+    del unnamed.outputs["FunctionName"], unnamed.outputs["FunctionVersionArn"]
+    packaged, checks = function.read_function(world, unnamed)
+    assert packaged is None and [(c.state, c.evidence) for c in checks] == [
+        (FAIL, "the stack has neither a FunctionName nor a FunctionVersionArn output: it names no function")]
+    assert function.edge_activity_checks(world, unnamed) == checks

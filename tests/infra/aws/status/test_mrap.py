@@ -87,6 +87,21 @@ def test_a_refused_mrap_read_names_the_permission() -> None:
     assert "s3:GetMultiRegionAccessPointRoutes" in check(checks, "routes").evidence
 
 
+def test_a_deleted_mrap_is_one_line_saying_it_is_missing() -> None:
+    world = AwsWorld()
+    world.stub("s3control", "us-west-2").add_client_error(
+        "get_multi_region_access_point", service_error_code="NoSuchMultiRegionAccessPoint",
+        service_message="The specified Multi-Region Access Point does not exist", http_status_code=404,
+        expected_params=MRAP_PARAMS)
+    checks = mrap.mrap_checks(world, facts(), ROLE_ARN, [], "")
+    world.assert_all_called()
+    assert [(c.name, c.state, c.evidence) for c in checks] == [
+        ("MRAP mrap-edge", FAIL, "does not exist: NoSuchMultiRegionAccessPoint (The specified Multi-Region Access "
+                                 "Point does not exist)")]
+    assert "permission" not in checks[0].fix and "needs" not in checks[0].fix
+    assert checks[0].fix.startswith("it was deleted outside the stack, or never created")
+
+
 # --- routes and the backfill ----------------------------------------------------------------------------------------
 
 

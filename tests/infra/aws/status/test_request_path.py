@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import re
 import socket
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
 from infra.aws.status.checklist import FAIL, PASS, SKIP, Check
 from infra.aws.status.request_path import request_path_checks
+from infra.aws.status.signing import url_signer
 from infra.local.invoker import FunctionInvoker
 from infra.local.stack import LocalStack, StackOptions, new_credentials
 from infra.local.template import load_settings
-from tests.infra.aws.status.helpers import HttpServer, check
+from tests.infra.aws.status.helpers import HttpServer, SigningKey, check, signed_url_settings, signing_key
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +183,61 @@ def test_with_the_error_pages_the_check_says_the_body_was_replaced() -> None:
         running.stop()
     assert probe.state == FAIL
     assert "403 from the origin, body replaced" in probe.evidence and "see the function's log" in probe.evidence
+
+
+# --- a behaviour that requires signed URLs --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def signed() -> Iterator[Tuple[LocalStack, SigningKey]]:
+    """The local stack with a key in the template's key slot 1: its CloudFront stand-in checks signed URLs as
+    CloudFront does (infra/local/signed_requests.py, written apart from the link signer)."""
+    with tempfile.TemporaryDirectory() as directory:
+        key = signing_key(Path(directory))
+        running = LocalStack(StackOptions(settings=signed_url_settings(key), function_timeout_s=2.0)).start()
+        try:
+            yield running, key
+        finally:
+            running.stop()
+
+
+def test_unsigned_requests_are_cloudfronts_missing_key_and_the_fix_asks_for_a_key(
+        signed: Tuple[LocalStack, SigningKey]) -> None:
+    local, _ = signed
+    found = check(request_path_checks(local.url("eu-west-2"), timeout=10), "probe")
+    assert found.state == FAIL
+    assert re.search(r"/mrap-edge-probe\.json: 403 from CloudFront \(signed URL refused: MissingKey, request id \S+\): "
+                     r"the behaviour requires signed URLs", found.evidence), found.evidence
+    assert "S3" not in found.evidence
+    assert found.fix.startswith("the behaviour requires signed URLs: pass --key-pair-id")
+
+
+def test_signed_requests_read_the_probe_a_key_and_a_version(signed: Tuple[LocalStack, SigningKey]) -> None:
+    local, key = signed
+    sign = url_signer(key.key_pair_id, key.private_key)
+    checks = request_path_checks(local.url("us-east-2"), key="images/red.png", expect_region="us-east-2", timeout=10,
+                                 sign=sign)
+    assert [c.state for c in checks] == [PASS, PASS, PASS], checks
+    assert local.cloudfront is not None and local.cloudfront.served[-1].target.startswith("/images/red.png?versionId=")
+    assert all("Signature" not in c.evidence for c in checks)
+
+
+def test_a_key_the_behaviour_does_not_trust_is_invalidkey(signed: Tuple[LocalStack, SigningKey],
+                                                          tmp_path: Path) -> None:
+    local, key = signed
+    other = signing_key(tmp_path)
+    found = check(request_path_checks(local.url("eu-west-2"), timeout=10,
+                                      sign=url_signer(other.key_pair_id, other.private_key)), "probe")
+    assert found.state == FAIL
+    assert ".json (signed): 403 from CloudFront (signed URL refused: InvalidKey" in found.evidence
+    assert found.fix.startswith("check that the key pair id is in the behaviour's trusted key group")
+
+
+def test_the_right_id_with_another_private_key_is_cloudfronts_access_denied_not_s3s(
+        signed: Tuple[LocalStack, SigningKey], tmp_path: Path) -> None:
+    local, key = signed
+    other = signing_key(tmp_path)
+    found = check(request_path_checks(local.url("eu-west-2"), timeout=10,
+                                      sign=url_signer(key.key_pair_id, other.private_key)), "probe")
+    assert "403 from CloudFront (signed URL refused: AccessDenied" in found.evidence, found.evidence
+    assert "signed with another private key" in found.evidence

@@ -115,3 +115,26 @@ def test_a_custom_error_page_is_read_by_its_status() -> None:
                               "content-type": "text/html", "server": "AmazonS3"}, page)
     assert (diagnosis.source, diagnosis.request_id) == ("the origin, body replaced", CF_ID)
     assert "a custom error response hid the details" in diagnosis.cause
+
+
+def cloudfront_refusal(code: str, message: str) -> bytes:
+    """CloudFront's own answer on a behaviour with trusted key groups: Code and Message, no RequestId."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
+            f"</Error>").encode()
+
+
+@pytest.mark.parametrize("code, message, cause", [
+    ("MissingKey", "Missing Key-Pair-Id query parameter or cookie value", "requires signed URLs"),
+    ("InvalidKey", "Unknown Key", "not a public key of the behaviour's trusted key groups"),
+    ("AccessDenied", "Access denied", "expired, signed with another private key"),
+], ids=["unsigned", "unknown key", "refused signature"])
+def test_cloudfronts_signed_url_refusals_are_cloudfronts_not_s3s(code: str, message: str, cause: str) -> None:
+    diagnosis = explain(403, {"content-type": "text/xml", "server": "CloudFront", "x-cache": "Error from cloudfront",
+                              "x-amz-cf-id": CF_ID}, cloudfront_refusal(code, message))
+    assert (diagnosis.source, diagnosis.code, diagnosis.request_id) == ("CloudFront", f"signed URL refused: {code}",
+                                                                         CF_ID)
+    assert cause in diagnosis.cause and "S3" not in diagnosis.line(403)
+
+
+def test_s3s_access_denied_keeps_its_request_id_and_stays_s3s() -> None:
+    assert explain(403, S3_HEADERS, s3_error("AccessDenied", "Access Denied")).source == "S3"
