@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from ..packaging import build_package, file_sha256
+from ..stack_buckets import bucket_parameters, code_bucket_name
 from . import backfill, domains, edge_services, error_pages, preflight, replication, routes, stack
 from . import buckets as s3_setup
 from .clients import HOME_REGION, ClientFactory, ToolError
-from .names import deployables_bucket
 from .regions import Bucket, check_bucket_count, check_native_mode
 
 __all__ = ["DeployOptions", "deploy", "code_key", "stack_parameters", "REPO_ROOT"]
@@ -92,8 +92,7 @@ def stack_parameters(options: DeployOptions, code_bucket: Optional[str] = None,
     """The stack's parameters; without the code bucket and key (known after packaging) for the preflight."""
     parameters = {
         "MrapName": options.mrap_name,
-        "BucketNames": ",".join(b.name for b in options.buckets),
-        "BucketRegions": ",".join(b.region for b in options.buckets),
+        **bucket_parameters(options.buckets),
         "FunctionName": options.function_name,
         "Runtime": options.runtime,
         "MemorySize": str(options.memory),
@@ -251,7 +250,7 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
     zip_path = _package(options, say)
     key = code_key(file_sha256(zip_path))
-    code_bucket = options.code_bucket or deployables_bucket(account)
+    code_bucket = options.code_bucket or code_bucket_name(account)
     parameters = stack_parameters(options, code_bucket, key)
     if options.dry_run:
         return _dry_run(clients, account, options, code_bucket, key, zip_path, parameters, say, sleep)

@@ -1,8 +1,8 @@
 """The names mrap-edge gives to what it writes in an account, one home each: other modules (the local stand-in too)
-import them from here."""
+import them from here. The buckets' names as the stack records them live in `infra/stack_buckets.py`."""
 from __future__ import annotations
 
-__all__ = ["PROBE_KEY", "BACKFILL_PREFIX", "CREATED_BY_TAG", "deployables_bucket"]
+__all__ = ["PROBE_KEY", "BACKFILL_PREFIX", "CREATED_BY_TAG"]
 
 # Each bucket's probe (scripts/upload-probes): says which bucket answered; it must stay in its bucket.
 PROBE_KEY = "mrap-edge-probe.json"
@@ -11,7 +11,3 @@ BACKFILL_PREFIX = "mrap-edge-backfill/"
 # The tag on every bucket and role deploy creates: teardown deletes only what carries it.
 CREATED_BY_TAG = ("mrap-edge:created-by", "scripts/deploy")
 
-
-def deployables_bucket(account_id: str) -> str:
-    """The us-east-1 bucket of the packages and the backfill record, unless --code-bucket names another."""
-    return f"mrap-edge-deployables-{account_id}"

@@ -21,7 +21,7 @@ from . import backfill, edge_services
 from .buckets import CREATED_BY_TAG, FAILOVER_POLICY_SID, bucket_region
 from .clients import HOME_REGION, ClientFactory, ToolError
 from .errors import error_code, refusal
-from .names import deployables_bucket
+from ..stack_buckets import buckets_from_stack, code_bucket_name
 from .regions import Bucket
 from .replication import (REPLICATION_POLICY_NAME, current_replication, replication_role_name, role_arn_for,
                           without_our_rules)
@@ -145,12 +145,11 @@ def find_deployment(clients: ClientFactory, stack_name: str, given: Sequence[Buc
     before the stack existed) the buckets the replication role's policy names, in their Regions (HeadBucket)."""
     existing = existing_stack(clients, stack_name)  # a refusal stops here: nothing is deleted blind
     outputs = {o["OutputKey"]: o["OutputValue"] for o in (existing or {}).get("Outputs", [])}
-    names = [n for n in outputs.get("BucketNames", "").split(",") if n]
+    from_stack = buckets_from_stack(outputs)
     if given:
         found = Found(existing, list(given), "--buckets")
-    elif names:
-        found = Found(existing, [Bucket(n, r) for n, r in zip(names, outputs.get("BucketRegions", "").split(","))],
-                      "the stack's outputs")
+    elif from_stack:
+        found = Found(existing, from_stack, "the stack's outputs")
     else:
         buckets = []
         for name in _buckets_in_role_policy(clients, stack_name):
@@ -235,7 +234,7 @@ def _delete_buckets_and_roles(clients: ClientFactory, stack_name: str, found: Fo
             f"{', '.join(j.job_id for j in running)} still running")
     else:
         _delete_role(iam, backfill.batch_role_name(stack_name), say)
-    backfill.delete_record(clients, code_bucket or deployables_bucket(account), stack_name)
+    backfill.delete_record(clients, code_bucket or code_bucket_name(account), stack_name)
     for name in kept:
         say(f"bucket {name} kept: deploy did not create it (its objects, policy and your replication rules stay)")
 

@@ -8,7 +8,7 @@ from typing import Callable, List, Optional, Sequence
 from infra.aws import backfill
 from infra.aws.clients import HOME_REGION, ClientFactory, SessionClients
 from infra.aws.errors import ToolError
-from infra.aws.names import deployables_bucket
+from infra.stack_buckets import buckets_from_stack, code_bucket_name
 from infra.aws.regions import Bucket
 from infra.aws.stack import stack_outputs
 
@@ -61,12 +61,11 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
     def body() -> int:
         factory: ClientFactory = clients or SessionClients()
         outputs = stack_outputs(factory, args.stack_name)
-        names = [n for n in outputs.get("BucketNames", "").split(",") if n]
-        buckets = [Bucket(n, r) for n, r in zip(names, outputs.get("BucketRegions", "").split(","))]
+        buckets = buckets_from_stack(outputs)
         if not buckets:
             raise ToolError(f"unable to read the buckets from stack {args.stack_name}'s outputs")
         account = str(factory("sts", HOME_REGION).get_caller_identity()["Account"])
-        record = backfill.load_record(factory, args.code_bucket or deployables_bucket(account), args.stack_name)
+        record = backfill.load_record(factory, args.code_bucket or code_bucket_name(account), args.stack_name)
         if not (args.resume or args.activate):
             if args.json:
                 jobs = backfill.list_stack_jobs(factory, account, args.stack_name, [b.region for b in buckets])
