@@ -19,7 +19,6 @@ replication rules keep out of replication as they do the probe.
 """
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -30,13 +29,14 @@ from botocore.exceptions import ClientError
 
 from .clients import HOME_REGION, ClientFactory
 from .errors import error_code, error_message, refusal
+from .record import Record, delete_record, load_record, save_record
 from .jobs import (JOB_DESCRIPTION_PREFIX, RUNNING_STATES, Job, describe_job, job_description, list_stack_jobs,
                    parse_description, progress_line, stack_job_prefix, wait_for_jobs)
 from .regions import Bucket
 from .replication import (BACKFILL_PREFIX, LOCAL_PREFIXES, current_replication, ensure_role, replication_role_name,
                           role_arn_for)
 from .replication import their_rules as _their_rules
-from .routes import Route, change_routes, get_routes
+from .routes import Route, change_routes, get_routes, plan_routes
 from .rules import ACTIVE, PASSIVE, manifest_statuses
 
 __all__ = [
@@ -221,80 +221,6 @@ def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: 
 
 
 @dataclass
-class Record:
-    """The pairs source -> destination known to be complete, with how that was established; and the Regions deploy
-    made passive itself (only those it makes active again: a Region passive for another reason, an operator's
-    failover, stays as the operator left it)."""
-    bucket: str
-    key: str
-    complete: Dict[str, str] = field(default_factory=dict)
-    made_passive: List[str] = field(default_factory=list)
-    changed: bool = False
-
-    @staticmethod
-    def pair(source: str, destination: str) -> str:
-        return f"{source}->{destination}"
-
-    def is_complete(self, source: str, destination: str) -> bool:
-        return self.pair(source, destination) in self.complete
-
-    def mark(self, source: str, destination: str, how: str) -> None:
-        if not self.is_complete(source, destination):
-            self.complete[self.pair(source, destination)] = how
-            self.changed = True
-
-    def received_by_job(self, destination: str) -> bool:
-        return any(k.endswith(f"->{destination}") and v.startswith("job ") for k, v in self.complete.items())
-
-    def set_passive(self, region: str, passive: bool) -> None:
-        if passive and region not in self.made_passive:
-            self.made_passive.append(region)
-            self.changed = True
-        elif not passive and region in self.made_passive:
-            self.made_passive.remove(region)
-            self.changed = True
-
-
-def _record_key(stack_name: str) -> str:
-    return f"mrap-edge/backfill/{stack_name}.json"
-
-
-def load_record(clients: ClientFactory, code_bucket: str, stack_name: str) -> Record:
-    record = Record(bucket=code_bucket, key=_record_key(stack_name))
-    try:
-        body = clients("s3", HOME_REGION).get_object(Bucket=code_bucket, Key=record.key)["Body"].read()
-    except ClientError as error:
-        if error_code(error) in ("NoSuchKey", "404", "NoSuchBucket"):
-            return record
-        raise refusal(f"read s3://{code_bucket}/{record.key}", error, "the caller needs s3:GetObject") from None
-    saved = json.loads(body)
-    record.complete = dict(saved.get("complete", {}))
-    record.made_passive = list(saved.get("made_passive", []))
-    return record
-
-
-def save_record(clients: ClientFactory, record: Record) -> None:
-    if not record.changed:
-        return
-    body = json.dumps({"complete": record.complete, "made_passive": record.made_passive}, indent=1,
-                      sort_keys=True).encode()
-    try:
-        clients("s3", HOME_REGION).put_object(Bucket=record.bucket, Key=record.key, Body=body,
-                                              ContentType="application/json")
-    except ClientError as error:
-        raise refusal(f"write s3://{record.bucket}/{record.key}", error, "the caller needs s3:PutObject") from None
-    record.changed = False
-
-
-def delete_record(clients: ClientFactory, code_bucket: str, stack_name: str) -> None:
-    try:
-        clients("s3", HOME_REGION).delete_object(Bucket=code_bucket, Key=_record_key(stack_name))
-    except ClientError as error:
-        if error_code(error) not in ("NoSuchKey", "404", "NoSuchBucket"):
-            raise refusal(f"delete s3://{code_bucket}/{_record_key(stack_name)}", error) from None
-
-
-@dataclass
 class BackfillPlan:
     to_start: List[Bucket] = field(default_factory=list)  # sources that need a new job
     running: List[Job] = field(default_factory=list)
@@ -425,17 +351,23 @@ def routes_for(buckets: Sequence[Bucket], plan: BackfillPlan, current: Sequence[
 
 def apply_routes(clients: ClientFactory, account_id: str, mrap_arn: str, buckets: Sequence[Bucket],
                  plan: BackfillPlan, record: Record, say: Say, sleep: Sleep = time.sleep, dry_run: bool = False,
-                 wait: bool = True) -> None:
-    """Routes as the backfill state says (routes_for), recorded, then saved with the record."""
-    wanted, warnings = routes_for(buckets, plan, get_routes(clients, account_id, mrap_arn), record)
+                 wait: bool = True) -> bool:
+    """Routes as the backfill state says (routes_for), recorded, then saved with the record; True when a change was
+    submitted."""
+    current = get_routes(clients, account_id, mrap_arn)
+    wanted, warnings = routes_for(buckets, plan, current, record)
     for warning in warnings:
         say(f"warning: {warning}")
+    if not plan_routes(current, wanted):
+        say("routes: no change")
+        return False
     change_routes(clients, account_id, mrap_arn, wanted, say, dry_run=dry_run, wait=wait, sleep=sleep)
     if dry_run:
-        return
+        return False
     for region, dial in wanted.items():
         record.set_passive(region, dial == PASSIVE)
     save_record(clients, record)
+    return True
 
 
 def resume(clients: ClientFactory, account_id: str, stack_name: str, buckets: Sequence[Bucket], record: Record,

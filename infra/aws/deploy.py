@@ -186,9 +186,10 @@ class NewMrapRoutes:
             return
         self.say(f"MRAP {self.options.mrap_name} exists: setting its routes now (it routes to every Region until "
                  "then)")
-        backfill.apply_routes(self.clients, self.account, arn, self.options.buckets, self.plan, self.plan.record,
-                              self.say, self.sleep, wait=False)
-        self.submitted = arn
+        self.new = False  # set once
+        if backfill.apply_routes(self.clients, self.account, arn, self.options.buckets, self.plan, self.plan.record,
+                                 self.say, self.sleep, wait=False):
+            self.submitted = arn
 
 
 def _set_routes(clients: ClientFactory, account: str, options: DeployOptions, mrap_arn: str,
