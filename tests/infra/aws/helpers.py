@@ -1,5 +1,6 @@
-"""Shared by the AWS tooling tests: moto-backed clients with botocore Stubbers for the services moto lacks, a client
-wrapper that fails on any write (dry runs), the stand-in template, and s3control answers shaped like the model's."""
+"""Shared by the AWS tooling tests: moto-backed clients (the base of the account model in account.py) with botocore
+Stubbers for what neither knows (CloudFront's answers, AWS's refusals), a client wrapper that fails on any write (dry
+runs), the stand-in template, and the ListJobs answers the probes' tests still stub."""
 from __future__ import annotations
 
 import datetime
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import boto3
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from infra.aws import deploy as deploy_module
 from infra.cli import deploy as deploy_cli
@@ -131,17 +132,6 @@ def distribution_response() -> Dict[str, Any]:
                                "Comment": "mrap-edge", "Enabled": True}}, "ETag": "E2QWRUHEXAMPLE"}
 
 
-def routes_answer(london: int, ohio: int) -> Dict[str, Any]:
-    return {"Mrap": MRAP_ARN, "Routes": [
-        {"Bucket": LONDON, "Region": "eu-west-2", "TrafficDialPercentage": london},
-        {"Bucket": OHIO, "Region": "us-east-2", "TrafficDialPercentage": ohio}]}
-
-
-def expect_get_routes(clients: Clients, london: int = 100, ohio: int = 100) -> None:
-    clients.stub("s3control").add_response("get_multi_region_access_point_routes", routes_answer(london, ohio),
-                                           {"AccountId": ACCOUNT, "Mrap": MRAP_ARN})
-
-
 def expect_report(clients: Clients) -> None:
     """What deploy's closing report reads from CloudFront, which the account model leaves to moto's absence: the
     distribution."""
@@ -164,39 +154,6 @@ def job_item(job_id: str, status: str, source: str = LONDON, destinations: str =
             "CreationTime": created or datetime.datetime(2026, 12, 1, 22, 0, tzinfo=datetime.timezone.utc),
             "ProgressSummary": {"TotalNumberOfTasks": total, "NumberOfTasksSucceeded": succeeded,
                                 "NumberOfTasksFailed": failed, "Timers": {"ElapsedTimeInActiveSeconds": elapsed}}}
-
-
-def describe_answer(job_id: str, status: str, reasons: Sequence[Tuple[str, str]] = (),
-                    **progress: Any) -> Dict[str, Any]:
-    """A DescribeJob answer (JobDescriptor) for a backfill job."""
-    item = job_item(job_id, status, **progress)
-    item.pop("Operation")
-    item.update({"ConfirmationRequired": False, "JobArn": f"arn:aws:s3:eu-west-2:{ACCOUNT}:job/{job_id}",
-                 "Operation": {"S3ReplicateObject": {}},
-                 "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-backfill",
-                 "FailureReasons": [{"FailureCode": c, "FailureReason": r} for c, r in reasons]})
-    return {"Job": item}
-
-
-def expect_create_job(clients: Clients, job_id: str, source: str = LONDON, destinations: str = OHIO,
-                      statuses: Sequence[str] = ("NONE", "FAILED")) -> None:
-    arn = f"arn:aws:s3:::{source}"
-    clients.stub("s3control").add_response("create_job", {"JobId": job_id}, {
-        "AccountId": ACCOUNT, "ConfirmationRequired": False, "Operation": {"S3ReplicateObject": {}},
-        "Report": {"Bucket": arn, "Format": "Report_CSV_20180820", "Enabled": True,
-                   "Prefix": "mrap-edge-backfill/reports", "ReportScope": "FailedTasksOnly",
-                   "ExpectedBucketOwner": ACCOUNT},
-        "ClientRequestToken": ANY,
-        "ManifestGenerator": {"S3JobManifestGenerator": {
-            "ExpectedBucketOwner": ACCOUNT, "SourceBucket": arn,
-            "ManifestOutputLocation": {"ExpectedManifestBucketOwner": ACCOUNT, "Bucket": arn,
-                                       "ManifestPrefix": "mrap-edge-backfill/manifests",
-                                       "ManifestFormat": "S3InventoryReport_CSV_20211130"},
-            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": list(statuses)},
-            "EnableManifestOutput": True}},
-        "Description": f"mrap-edge backfill mrap-edge {source} to {destinations}",
-        "Priority": 10, "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-backfill",
-        "Tags": [{"Key": "mrap-edge:stack", "Value": "mrap-edge"}]})
 
 
 def make_bucket(clients: Clients, name: str, region: str, versioned: bool = True, objects: int = 0) -> None:
