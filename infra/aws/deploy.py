@@ -260,7 +260,12 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     change_set = stack.prepare_change_set(clients, options.stack_name, body, parameters, say, sleep)
     if confirm is not None:  # say every step's change (reads only), then ask
         _buckets_and_replication(clients, account, replace(options, dry_run=True), code_bucket, say, sleep)
-        if not confirm("deploy: go ahead with these steps and the change set above?"):
+        try:
+            go = confirm("deploy: go ahead with these steps and the change set above?")
+        except (ToolError, KeyboardInterrupt):  # no terminal to ask on, or Ctrl-C at the question
+            stack.discard_change_set(clients, change_set)
+            raise
+        if not go:
             stack.discard_change_set(clients, change_set)
             raise ToolError("not confirmed: nothing was changed (the change set was deleted)")
     s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False)

@@ -3,6 +3,7 @@ per refusal."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence
@@ -13,7 +14,7 @@ from infra.aws.clients import ClientFactory, SessionClients
 from infra.aws.deploy import REPO_ROOT, DeployOptions, deploy
 from infra.aws.regions import Bucket, parse_buckets
 
-from .common import EXIT_OK, Confirm, confirmation, parser_for, run
+from .common import EXIT_OK, Confirm, confirmation, parser_for, print_json, run
 
 __all__ = ["build_parser", "main", "resolve_buckets"]
 
@@ -54,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true",
                         help="read everything and print what would change, up to the change set; write nothing")
     parser.add_argument("--yes", action="store_true", help="do not ask before writing")
+    parser.add_argument("--json", action="store_true",
+                        help="the stack's outputs as JSON on stdout (the progress goes to stderr)")
     domains.add_arguments(parser)
     return parser
 
@@ -84,8 +87,11 @@ def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] 
     def body() -> int:
         factory: Any = clients or SessionClients()
         options = options_from(args, resolve_buckets(factory, args.buckets))
-        deploy(factory, options, sleep=sleep,
-               confirm=confirm or confirmation(args.yes, args.dry_run, interactive))
+        say = (lambda line: print(line, file=sys.stderr)) if args.json else print
+        result = deploy(factory, options, say=say, sleep=sleep,
+                        confirm=confirm or confirmation(args.yes, args.dry_run, interactive))
+        if args.json:
+            print_json(result.outputs)
         return EXIT_OK
 
     return run("deploy", body, INTERRUPTED)

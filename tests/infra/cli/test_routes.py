@@ -126,3 +126,4 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == f"scripts/routes {VERSION}\n"
 
 
+
