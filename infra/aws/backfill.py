@@ -283,7 +283,10 @@ def plan_backfill(clients: ClientFactory, account_id: str, stack_name: str, buck
         if not destinations:
             continue
         plan.destinations[source.name] = destinations
-        plan.statuses[source.name] = manifest_statuses(holds_replicas=record.received_by_job(source.name))
+        # With two-way replication a bucket that holds everything holds the other buckets' objects as replicas
+        # (REPLICA), written there by live replication or an earlier backfill: a bucket beyond the source and the
+        # destinations means there can be some.
+        plan.statuses[source.name] = manifest_statuses(holds_replicas=len(buckets) - len(destinations) > 1)
         job = next((j for j in jobs if _for_these_buckets(j, source, destinations, created)), None)
         if job is not None and job.running:
             plan.running.append(job)

@@ -41,9 +41,6 @@ class Record:
             self.complete[self.pair(source, destination)] = how
             self.changed = True
 
-    def received_by_job(self, destination: str) -> bool:
-        return any(k.endswith(f"->{destination}") and v.startswith("job ") for k, v in self.complete.items())
-
     def set_passive(self, region: str, passive: bool) -> None:
         if passive and region not in self.made_passive:
             self.made_passive.append(region)

@@ -12,8 +12,8 @@ once from AWS's documentation with the rules of `infra.aws.rules`:
 - S3 bucket creation dates on the account's clock.
 
 The clock is the account's: `sleep` given to a tool advances it, and a test moves it across months. Every refusal is
-a botocore ClientError with AWS's code and message. moto does not replicate live writes; the model does not either
-(the tests write through replication by hand where they need to).
+a botocore ClientError with AWS's code and message. moto does not replicate live writes: an application's upload goes
+through `Account.write`, which replicates it by the bucket's rules.
 """
 from __future__ import annotations
 
@@ -256,6 +256,21 @@ class Account(Clients):
                         Bucket=destination, Key=key, Body=body)
                     self.replication_status[(destination, key, put.get("VersionId", "null"))] = "REPLICA"
                 self.replication_status[(job.source, key, version)] = status
+
+    def write(self, bucket: str, key: str, body: bytes) -> None:
+        """An application's upload, and live replication of it to the destinations of the bucket's rules ("objects
+        written after the rules exist are replicated"): the source version COMPLETED, each copy a REPLICA."""
+        region = self.region_of(bucket)
+        put = super().__call__("s3", region).put_object(Bucket=bucket, Key=key, Body=body)
+        self._settling = True
+        try:
+            for destination in eligible_destinations(self.replication.get(bucket), key):
+                copy = super().__call__("s3", self.region_of(destination)).put_object(
+                    Bucket=destination, Key=key, Body=body)
+                self.replication_status[(destination, key, copy.get("VersionId", "null"))] = "REPLICA"
+                self.replication_status[(bucket, key, put.get("VersionId", "null"))] = "COMPLETED"
+        finally:
+            self._settling = False
 
     def listed_jobs(self, region: str) -> List[ModelJob]:
         """ListJobs: the jobs not ended more than 90 days ago."""
