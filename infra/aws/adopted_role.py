@@ -22,7 +22,7 @@ from .errors import ToolError, error_code, refusal
 from .regions import Bucket
 from .replication import current_replication
 
-__all__ = ["adopted_policy_name", "role_in_use", "adopt_replication_role", "release_adopted_role"]
+__all__ = ["adopted_policy_name", "role_in_use", "adopted_role_arn", "adopt_replication_role", "release_adopted_role"]
 
 Say = Callable[[str], None]
 
@@ -46,6 +46,16 @@ def role_in_use(clients: ClientFactory, buckets: Sequence[Bucket]) -> Optional[s
                         "a configuration has one role, so give them one role (or replicate them yourself and deploy "
                         "without --create-buckets)")
     return next(iter(roles.values()), None)
+
+
+def adopted_role_arn(clients: ClientFactory, stack_name: str, buckets: Sequence[Bucket]) -> Optional[str]:
+    """The user's role the buckets replicate with, when deploy adopted it (it carries our inline policy); None
+    otherwise. Teardown takes our rules out from under it before it removes the policy. Reads only."""
+    role = role_in_use(clients, buckets)
+    if role is None or _current_policy(clients("iam", HOME_REGION), _role_name(role), adopted_policy_name(stack_name)) \
+            is None:
+        return None
+    return role
 
 
 def _trusts_s3(role: Dict[str, Any]) -> bool:

@@ -19,24 +19,26 @@ replication rules keep out of replication as they do the probe.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from . import encryption
-from .clients import HOME_REGION, ClientFactory, SessionClients
-from .errors import ToolError, error_code, error_message, refusal, unexpected
+from .clients import HOME_REGION, ClientFactory
+from .errors import error_code, error_message, refusal
+from .record import Record, delete_record, load_record, save_record
+from .jobs import (JOB_DESCRIPTION_PREFIX, RUNNING_STATES, Job, describe_job, job_description, list_stack_jobs,
+                   parse_description, progress_line, stack_job_prefix, wait_for_jobs)
 from .regions import Bucket
-from .replication import BACKFILL_PREFIX, LOCAL_PREFIXES, current_replication, ensure_role, is_our_rule
-from .routes import ACTIVE, PASSIVE, set_routes
-from .stack import stack_outputs
+from .replication import (BACKFILL_PREFIX, LOCAL_PREFIXES, current_replication, ensure_role, replication_role_name,
+                          role_arn_for)
+from .replication import their_rules as _their_rules
+from .routes import Route, change_routes, get_routes, plan_routes
+from .rules import ACTIVE, PASSIVE, manifest_statuses
 
 __all__ = [
     "JOB_DESCRIPTION_PREFIX",
@@ -61,16 +63,16 @@ __all__ = [
     "BackfillPlan",
     "plan_backfill",
     "wanted_routes",
-    "activate",
+    "sources_of",
+    "recopy_cost",
+    "routes_for",
+    "apply_routes",
+    "creation_dates",
+    "their_rules",
     "resume",
     "status",
-    "main",
 ]
 
-JOB_DESCRIPTION_PREFIX = "mrap-edge backfill"
-# Job states that will still change (S3 User Guide, "Job statuses"); Complete, Failed and Cancelled are final.
-RUNNING_STATES = {"New", "Preparing", "Suspended", "Ready", "Active", "Pausing", "Paused", "Completing", "Cancelling",
-                  "Failing"}
 REPORT_PREFIX = BACKFILL_PREFIX + "reports"
 MANIFEST_PREFIX = BACKFILL_PREFIX + "manifests"
 # Errors from CreateJob that mean a just-created role is not usable yet (IAM is eventually consistent).
@@ -78,140 +80,6 @@ _ROLE_NOT_READY = ("assume", "role")
 
 Say = Callable[[str], None]
 Sleep = Callable[[float], None]
-
-
-def stack_job_prefix(stack_name: str) -> str:
-    return f"{JOB_DESCRIPTION_PREFIX} {stack_name} "
-
-
-def job_description(stack_name: str, source: Bucket, destinations: Sequence[Bucket]) -> str:
-    text = f"{stack_job_prefix(stack_name)}{source.name} to {','.join(d.name for d in destinations)}"
-    return text[:256]  # the API's limit
-
-
-def parse_description(stack_name: str, description: str) -> Optional[Tuple[str, List[str]]]:
-    """(source bucket, destination buckets) of one of this stack's jobs, or None for any other job."""
-    prefix = stack_job_prefix(stack_name)
-    if not description.startswith(prefix):
-        return None
-    source, _, destinations = description[len(prefix):].partition(" to ")
-    if not source or " " in source:
-        return None
-    return source, [d for d in destinations.split(",") if d]
-
-
-@dataclass(frozen=True)
-class Job:
-    job_id: str
-    region: str
-    source: str
-    destinations: Tuple[str, ...]
-    status: str
-    total: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    elapsed_s: int = 0
-    created: Optional[datetime] = None
-    reasons: Tuple[str, ...] = ()
-
-    @property
-    def running(self) -> bool:
-        return self.status in RUNNING_STATES
-
-    @property
-    def clean(self) -> bool:
-        """Complete with every task succeeded: the destinations hold every object the source had."""
-        return self.status == "Complete" and self.failed == 0
-
-    @property
-    def broken(self) -> bool:
-        return not self.running and not self.clean
-
-
-def _job(stack_name: str, region: str, item: Dict[str, Any]) -> Optional[Job]:
-    parsed = parse_description(stack_name, str(item.get("Description", "")))
-    if parsed is None:
-        return None
-    progress = item.get("ProgressSummary") or {}
-    reasons = tuple(f"{r.get('FailureCode', '')}: {r.get('FailureReason', '')}".strip(": ")
-                    for r in item.get("FailureReasons", []) or [])
-    if item.get("StatusUpdateReason") and not reasons and item.get("Status") in ("Failed", "Cancelled"):
-        reasons = (str(item["StatusUpdateReason"]),)
-    return Job(job_id=str(item["JobId"]), region=region, source=parsed[0], destinations=tuple(parsed[1]),
-               status=str(item.get("Status", "")), total=int(progress.get("TotalNumberOfTasks", 0)),
-               succeeded=int(progress.get("NumberOfTasksSucceeded", 0)),
-               failed=int(progress.get("NumberOfTasksFailed", 0)),
-               elapsed_s=int((progress.get("Timers") or {}).get("ElapsedTimeInActiveSeconds", 0)),
-               created=item.get("CreationTime"), reasons=reasons)
-
-
-def list_stack_jobs(clients: ClientFactory, account_id: str, stack_name: str, regions: Sequence[str]) -> List[Job]:
-    """This stack's Batch Replication jobs in `regions` (a job lives in its source bucket's Region), newest first.
-
-    ListJobs returns the jobs of the last 90 days."""
-    jobs: List[Job] = []
-    for region in dict.fromkeys(regions):
-        s3control = clients("s3control", region)
-        token: Optional[str] = None
-        while True:
-            params: Dict[str, Any] = {"AccountId": account_id}
-            if token:
-                params["NextToken"] = token
-            try:
-                page = s3control.list_jobs(**params)
-            except ClientError as error:
-                raise refusal(f"list the Batch Operations jobs in {region}", error,
-                              "the caller needs s3:ListJobs") from None
-            for item in page.get("Jobs", []):
-                if item.get("Operation") in (None, "S3ReplicateObject"):
-                    job = _job(stack_name, region, item)
-                    if job is not None:
-                        jobs.append(job)
-            token = page.get("NextToken")
-            if not token:
-                break
-    return sorted(jobs, key=lambda j: j.created.timestamp() if j.created else 0.0, reverse=True)
-
-
-def describe_job(clients: ClientFactory, account_id: str, stack_name: str, region: str, job_id: str) -> Job:
-    try:
-        item = clients("s3control", region).describe_job(AccountId=account_id, JobId=job_id)["Job"]
-    except ClientError as error:
-        raise refusal(f"read Batch Operations job {job_id} in {region}", error,
-                      "the caller needs s3:DescribeJob") from None
-    job = _job(stack_name, region, item)
-    if job is None:
-        raise ToolError(f"unable to read job {job_id}: it is not a backfill job of stack {stack_name}")
-    return job
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-
-
-def progress_line(job: Job) -> str:
-    """One line from DescribeJob's ProgressSummary: done of total, failures, rate and an estimate of what is left."""
-    head = f"backfill {job.source} -> {','.join(job.destinations)} (job {job.job_id}, {job.region}): {job.status}"
-    if job.status in ("New", "Preparing") and not job.total:
-        return head + ", S3 is listing the objects to copy"
-    done = job.succeeded + job.failed
-    line = f"{head}, {done:,} of {job.total:,} objects"
-    if job.total:
-        line += f" ({100.0 * done / job.total:.1f}%)"
-    line += f", {job.failed:,} failed"
-    if job.running and job.elapsed_s > 0 and done:
-        rate = done / job.elapsed_s
-        line += f", {rate:,.1f} objects/s, about {_duration((job.total - done) / rate)} left"
-    elif not job.running and job.elapsed_s:
-        line += f", in {_duration(job.elapsed_s)}"
-    if job.reasons:
-        line += f"; {'; '.join(job.reasons)}"
-    return line
 
 
 def batch_role_name(stack_name: str) -> str:
@@ -268,18 +136,48 @@ def holds_objects(clients: ClientFactory, bucket: Bucket) -> bool:
             return False
 
 
+def their_rules(clients: ClientFactory, account_id: str, stack_name: str, source: Bucket) -> List[str]:
+    """The ids of the user's enabled rules on `source`."""
+    config = current_replication(clients, source)
+    role = role_arn_for(account_id, replication_role_name(stack_name))
+    return [str(r.get("ID")) for r in _their_rules(config, stack_name, role) if r.get("Status") == "Enabled"]
+
+
+def recopy_cost(clients: ClientFactory, source: Bucket, limit: int = 100_000) -> str:
+    """What including COMPLETED objects costs, for the dry run: S3 copies every eligible version again, to every
+    destination of the source's rules, those that already hold it included."""
+    count, more = 0, False
+    try:
+        for page in clients("s3", source.region).get_paginator("list_object_versions").paginate(Bucket=source.name):
+            count += sum(1 for v in page.get("Versions", []) if not str(v["Key"]).startswith(LOCAL_PREFIXES))
+            if count >= limit:
+                more = True
+                break
+    except ClientError as error:
+        if error_code(error) == "NoSuchBucket":
+            return f"{source.name} does not exist yet: nothing to copy again"
+        raise refusal(f"list the object versions of {source.name}", error,
+                      "the caller needs s3:ListBucketVersions") from None
+    return (f"objects already replicated are included (COMPLETED): of the {count:,}{'+' if more else ''} object "
+            f"versions of {source.name}, S3 copies those it already replicated again, to every destination of its "
+            "rules, those that hold them included; each copy is billed as replication (a request and the data "
+            "transfer)")
+
+
 def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: Bucket,
               destinations: Sequence[Bucket], role_arn: str, say: Say, sleep: Sleep = time.sleep,
-              role_is_new: bool = False) -> Job:
-    """CreateJob: replicate the source's objects that were never replicated (or failed) to its rules' destinations.
+              role_is_new: bool = False, statuses: Optional[Sequence[str]] = None) -> Job:
+    """CreateJob: replicate the source's objects with the given replication statuses (manifest_statuses: never
+    replicated or failed, plus COMPLETED/REPLICA when a destination is filled after the source already replicated) to
+    its rules' destinations.
 
     An object's replication status is one for all its destinations: when the source already replicates somewhere
     else with rules of the user's, its objects are COMPLETED (copied there) though not in the new bucket, so those
     are included too; S3 then copies them to every destination again (the user's included)."""
     source_arn = f"arn:aws:s3:::{source.name}"
-    config = current_replication(clients, source) or {}
-    theirs = [str(r.get("ID")) for r in config.get("Rules", []) if not is_our_rule(r) and r.get("Status") == "Enabled"]
-    statuses = ["NONE", "FAILED"] + (["COMPLETED"] if theirs else [])
+    theirs = their_rules(clients, account_id, stack_name, source)
+    if statuses is None:
+        statuses = manifest_statuses(holds_replicas=False)
     request = {
         "AccountId": account_id,
         "ConfirmationRequired": False,
@@ -292,7 +190,7 @@ def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: 
             "ManifestOutputLocation": {"ExpectedManifestBucketOwner": account_id, "Bucket": source_arn,
                                        "ManifestPrefix": MANIFEST_PREFIX,
                                        "ManifestFormat": "S3InventoryReport_CSV_20211130"},
-            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": statuses},
+            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": list(statuses)},
             "EnableManifestOutput": True,
         }},
         "Description": job_description(stack_name, source, destinations),
@@ -318,86 +216,11 @@ def start_job(clients: ClientFactory, account_id: str, stack_name: str, source: 
                           f"scripts/backfill --stack-name {stack_name} --resume") from None
     say(f"backfill {source.name} -> {', '.join(d.name for d in destinations)}: job {job_id} started in "
         f"{source.region} (report of failed tasks: s3://{source.name}/{REPORT_PREFIX}/)")
-    if theirs:
+    if "COMPLETED" in statuses and theirs:
         say(f"  objects your rules ({', '.join(theirs)}) already replicated are included: S3 copies them to every "
             "destination of the configuration again, yours too")
     return Job(job_id=job_id, region=source.region, source=source.name,
                destinations=tuple(d.name for d in destinations), status="New")
-
-
-def wait_for_jobs(clients: ClientFactory, account_id: str, stack_name: str, jobs: Sequence[Job], say: Say,
-                  sleep: Sleep = time.sleep, poll: float = 60.0, timeout: Optional[float] = None) -> List[Job]:
-    """Describe each job every `poll` seconds, printing its progress line, until all are final (or `timeout`)."""
-    current = list(jobs)
-    waited = 0.0
-    while True:
-        current = [describe_job(clients, account_id, stack_name, j.region, j.job_id) if j.running else j
-                   for j in current]
-        for job in current:
-            say(progress_line(job))
-        if not any(j.running for j in current):
-            return current
-        if timeout is not None and waited >= timeout:
-            return current
-        sleep(poll)
-        waited += poll
-
-
-@dataclass
-class Record:
-    """The pairs source -> destination known to be complete, with how that was established."""
-    bucket: str
-    key: str
-    complete: Dict[str, str] = field(default_factory=dict)
-    changed: bool = False
-
-    @staticmethod
-    def pair(source: str, destination: str) -> str:
-        return f"{source}->{destination}"
-
-    def is_complete(self, source: str, destination: str) -> bool:
-        return self.pair(source, destination) in self.complete
-
-    def mark(self, source: str, destination: str, how: str) -> None:
-        if not self.is_complete(source, destination):
-            self.complete[self.pair(source, destination)] = how
-            self.changed = True
-
-
-def _record_key(stack_name: str) -> str:
-    return f"mrap-edge/backfill/{stack_name}.json"
-
-
-def load_record(clients: ClientFactory, code_bucket: str, stack_name: str) -> Record:
-    record = Record(bucket=code_bucket, key=_record_key(stack_name))
-    try:
-        body = clients("s3", HOME_REGION).get_object(Bucket=code_bucket, Key=record.key)["Body"].read()
-    except ClientError as error:
-        if error_code(error) in ("NoSuchKey", "404", "NoSuchBucket"):
-            return record
-        raise refusal(f"read s3://{code_bucket}/{record.key}", error, "the caller needs s3:GetObject") from None
-    record.complete = dict(json.loads(body).get("complete", {}))
-    return record
-
-
-def save_record(clients: ClientFactory, record: Record) -> None:
-    if not record.changed:
-        return
-    body = json.dumps({"complete": record.complete}, indent=1, sort_keys=True).encode()
-    try:
-        clients("s3", HOME_REGION).put_object(Bucket=record.bucket, Key=record.key, Body=body,
-                                              ContentType="application/json")
-    except ClientError as error:
-        raise refusal(f"write s3://{record.bucket}/{record.key}", error, "the caller needs s3:PutObject") from None
-    record.changed = False
-
-
-def delete_record(clients: ClientFactory, code_bucket: str, stack_name: str) -> None:
-    try:
-        clients("s3", HOME_REGION).delete_object(Bucket=code_bucket, Key=_record_key(stack_name))
-    except ClientError as error:
-        if error_code(error) not in ("NoSuchKey", "404", "NoSuchBucket"):
-            raise refusal(f"delete s3://{code_bucket}/{_record_key(stack_name)}", error) from None
 
 
 @dataclass
@@ -406,45 +229,103 @@ class BackfillPlan:
     running: List[Job] = field(default_factory=list)
     broken: List[Job] = field(default_factory=list)  # a source's latest job ended Failed, Cancelled or with failures
     incomplete: Set[str] = field(default_factory=set)  # destination bucket names still missing objects
+    destinations: Dict[str, List[Bucket]] = field(default_factory=dict)  # source name -> the buckets it fills
+    statuses: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # source name -> its manifest's statuses
+    record: Optional[Record] = None
 
     def pending_destinations(self, buckets: Sequence[Bucket], source: Bucket, record: Record) -> List[Bucket]:
         return [d for d in buckets if d != source and not record.is_complete(source.name, d.name)]
 
 
+def creation_dates(clients: ClientFactory) -> Dict[str, datetime]:
+    """Each bucket's CreationDate (ListBuckets): a job created before its destination existed copied into another
+    bucket of the same name, one deleted since (ListJobs remembers jobs for 90 days)."""
+    try:
+        listed = clients("s3", HOME_REGION).list_buckets().get("Buckets", [])
+    except ClientError as error:
+        raise refusal("list the buckets", error, "the caller needs s3:ListAllMyBuckets") from None
+    return {str(b["Name"]): b["CreationDate"] for b in listed}
+
+
+def _for_these_buckets(job: Job, source: Bucket, destinations: Sequence[Bucket], created: Dict[str, datetime]) -> bool:
+    """The job copies `source` into every one of `destinations` as they are now: it names them and it was created
+    after each of them (and after the source)."""
+    if job.source != source.name or not {d.name for d in destinations} <= set(job.destinations):
+        return False
+    if job.created is None:
+        return False
+    return all(name not in created or job.created >= created[name]
+               for name in [source.name, *(d.name for d in destinations)])
+
+
 def plan_backfill(clients: ClientFactory, account_id: str, stack_name: str, buckets: Sequence[Bucket],
                   record: Record) -> BackfillPlan:
     """Decide, with the replication rules already in place, which pairs are complete (marking them in `record`),
-    which sources need a job, and which jobs are still running or ended badly."""
-    plan = BackfillPlan()
+    which sources need a job, and which jobs are still running or ended badly.
+
+    One job from a bucket that holds everything fills every bucket still missing objects (a Region added later, say),
+    with COMPLETED (and REPLICA) objects included once the source already replicated: otherwise the manifest is
+    empty and S3 fails the job. Only when no such bucket exists (each holds something the others lack) does every
+    source that holds objects get a job of its own."""
+    plan = BackfillPlan(record=record)
     pending = {b.name: plan.pending_destinations(buckets, b, record) for b in buckets}
     if not any(pending.values()):
         return plan
-    latest: Dict[str, Job] = {}
-    for job in list_stack_jobs(clients, account_id, stack_name, [b.region for b in buckets if pending[b.name]]):
-        latest.setdefault(job.source, job)
+    # A job whose rules leave SSE-KMS objects out ends Complete with no failure: never start or count one
+    # (encryption.py).
     for source in buckets:
-        destinations = pending[source.name]
+        if pending[source.name]:
+            encryption.check_backfill_covers_kms(clients, source, pending[source.name],
+                                                 current_replication(clients, source))
+    created = creation_dates(clients)
+    jobs = list_stack_jobs(clients, account_id, stack_name, [b.region for b in buckets])
+    _mark_complete(clients, buckets, pending, jobs, created, record)
+    missing = {d.name for b in buckets for d in pending[b.name] if not record.is_complete(b.name, d.name)}
+    if not missing:
+        return plan
+    plan.incomplete = set(missing)
+    holders = [b for b in buckets if b.name not in missing and holds_objects(clients, b)]
+    sources = holders[:1] or [b for b in buckets if any(not record.is_complete(b.name, d.name) for d in buckets
+                                                       if d != b)]
+    for source in sources:
+        destinations = [d for d in buckets if d.name in missing and d != source]
         if not destinations:
             continue
-        # A job whose rules leave SSE-KMS objects out ends Complete with no failure: never count it (encryption.py).
-        encryption.check_backfill_covers_kms(clients, source, destinations, current_replication(clients, source))
-        job = latest.get(source.name)
-        if job is not None and job.clean and {d.name for d in destinations} <= set(job.destinations):
-            for destination in destinations:
-                record.mark(source.name, destination.name, f"job {job.job_id} complete")
-            continue
-        if not holds_objects(clients, source):
-            for destination in destinations:
-                record.mark(source.name, destination.name, "source empty once replication was set up")
-            continue
-        plan.incomplete.update(d.name for d in destinations)
+        plan.destinations[source.name] = destinations
+        # With two-way replication a bucket that holds everything holds the other buckets' objects as replicas
+        # (REPLICA), written there by live replication or an earlier backfill: a bucket beyond the source and the
+        # destinations means there can be some.
+        plan.statuses[source.name] = manifest_statuses(holds_replicas=len(buckets) - len(destinations) > 1)
+        job = next((j for j in jobs if _for_these_buckets(j, source, destinations, created)), None)
         if job is not None and job.running:
             plan.running.append(job)
-        elif job is not None:
+        elif job is not None and not job.clean:
             plan.broken.append(job)
         else:
             plan.to_start.append(source)
     return plan
+
+
+def _mark_complete(clients: ClientFactory, buckets: Sequence[Bucket], pending: Dict[str, List[Bucket]],
+                   jobs: Sequence[Job], created: Dict[str, datetime], record: Record) -> None:
+    """Mark the pairs a clean job of these buckets completed, and those whose source held nothing once replication
+    was in place. A clean job from a bucket every other bucket had already been copied into completes every pair into
+    its destinations."""
+    for source in buckets:
+        open_pairs = [d for d in pending[source.name] if not record.is_complete(source.name, d.name)]
+        if open_pairs and not holds_objects(clients, source):
+            for destination in open_pairs:
+                record.mark(source.name, destination.name, "source empty once replication was set up")
+    for source in buckets:
+        for destination in pending[source.name]:
+            job = next((j for j in jobs if _for_these_buckets(j, source, [destination], created)), None)
+            if job is not None and job.clean:
+                record.mark(source.name, destination.name, f"job {job.job_id} complete")
+                if all(record.is_complete(o.name, source.name) for o in buckets if o != source):
+                    for other in buckets:
+                        if other not in (source, destination):
+                            record.mark(other.name, destination.name, f"job {job.job_id} complete (from "
+                                                                      f"{source.name}, which held everything)")
 
 
 def wanted_routes(buckets: Sequence[Bucket], incomplete: Set[str], sources: Sequence[str]) -> Dict[str, int]:
@@ -458,15 +339,47 @@ def wanted_routes(buckets: Sequence[Bucket], incomplete: Set[str], sources: Sequ
     return wanted
 
 
-def _sources(plan: BackfillPlan) -> List[str]:
+def sources_of(plan: BackfillPlan) -> List[str]:
     return [job.source for job in plan.running + plan.broken] + [b.name for b in plan.to_start]
 
 
-def activate(clients: ClientFactory, account_id: str, mrap_arn: str, buckets: Sequence[Bucket], plan: BackfillPlan,
-             say: Say, sleep: Sleep = time.sleep) -> None:
-    """Routes as the backfill state says: complete buckets active, the others passive (one always active)."""
-    set_routes(clients, account_id, mrap_arn, wanted_routes(buckets, plan.incomplete, _sources(plan)), say,
-               sleep=sleep)
+def routes_for(buckets: Sequence[Bucket], plan: BackfillPlan, current: Sequence[Route],
+               record: Record) -> Tuple[Dict[str, int], List[str]]:
+    """The dials to set, and warnings: a Region missing objects is made passive (and recorded so); a complete Region
+    is made active only if deploy or the backfill made it passive; any other passive Region was made so by someone
+    else (an operator's failover) and is left alone, with a warning."""
+    wanted = wanted_routes(buckets, plan.incomplete, sources_of(plan))
+    warnings = []
+    for route in current:
+        if route.region not in wanted:
+            continue
+        if wanted[route.region] == ACTIVE and not route.active and route.region not in record.made_passive:
+            wanted[route.region] = route.traffic_dial
+            warnings.append(f"{route.region} ({route.bucket}) is passive and was not made so by deploy (a failover "
+                            f"with scripts/routes?): left passive; make it active with scripts/routes --activate "
+                            f"{route.region}")
+    return wanted, warnings
+
+
+def apply_routes(clients: ClientFactory, account_id: str, mrap_arn: str, buckets: Sequence[Bucket],
+                 plan: BackfillPlan, record: Record, say: Say, sleep: Sleep = time.sleep, dry_run: bool = False,
+                 wait: bool = True) -> bool:
+    """Routes as the backfill state says (routes_for), recorded, then saved with the record; True when a change was
+    submitted."""
+    current = get_routes(clients, account_id, mrap_arn)
+    wanted, warnings = routes_for(buckets, plan, current, record)
+    for warning in warnings:
+        say(f"warning: {warning}")
+    if not plan_routes(current, wanted):
+        say("routes: no change")
+        return False
+    change_routes(clients, account_id, mrap_arn, wanted, say, dry_run=dry_run, wait=wait, sleep=sleep)
+    if dry_run:
+        return False
+    for region, dial in wanted.items():
+        record.set_passive(region, dial == PASSIVE)
+    save_record(clients, record)
+    return True
 
 
 def resume(clients: ClientFactory, account_id: str, stack_name: str, buckets: Sequence[Bucket], record: Record,
@@ -481,16 +394,16 @@ def resume(clients: ClientFactory, account_id: str, stack_name: str, buckets: Se
     if restart:
         role_arn, created = ensure_batch_role(clients, account_id, stack_name, buckets, say)
         for source in restart:
-            plan.running.append(start_job(clients, account_id, stack_name, source,
-                                          plan.pending_destinations(buckets, source, record), role_arn, say, sleep,
-                                          role_is_new=created))
+            plan.running.append(start_job(clients, account_id, stack_name, source, plan.destinations[source.name],
+                                          role_arn, say, sleep, role_is_new=created,
+                                          statuses=plan.statuses[source.name]))
     save_record(clients, record)
     if plan.running:
         wait_for_jobs(clients, account_id, stack_name, plan.running, say, sleep, poll, timeout)
     plan = plan_backfill(clients, account_id, stack_name, buckets, record)
     save_record(clients, record)
     if mrap_arn:
-        activate(clients, account_id, mrap_arn, buckets, plan, say, sleep)
+        apply_routes(clients, account_id, mrap_arn, buckets, plan, record, say, sleep)
     return plan
 
 
@@ -515,49 +428,3 @@ def status(clients: ClientFactory, account_id: str, stack_name: str, buckets: Se
     if not complete:
         say(f"run scripts/backfill --stack-name {stack_name} --resume to copy what is missing, wait, and activate")
     return complete
-
-
-def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,
-         sleep: Sleep = time.sleep) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/backfill", description=__doc__.splitlines()[0])
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--status", action="store_true", help="(default) what is copied, each job's progress")
-    action.add_argument("--resume", action="store_true",
-                        help="start what is missing (again), wait for the jobs, then make complete Regions active")
-    action.add_argument("--activate", action="store_true",
-                        help="set the routes from what is complete now, without waiting")
-    parser.add_argument("--stack-name", default="mrap-edge")
-    parser.add_argument("--code-bucket", help="the deployables bucket deploy used (default "
-                        "mrap-edge-deployables-<account>), which holds the record of what is complete")
-    parser.add_argument("--poll", type=float, default=60.0, help="--resume: seconds between progress lines")
-    parser.add_argument("--timeout", type=float, help="--resume: stop waiting after this many seconds")
-    args = parser.parse_args(argv)
-    try:
-        factory: ClientFactory = clients or SessionClients()
-        outputs = stack_outputs(factory, args.stack_name)
-        names = [n for n in outputs.get("BucketNames", "").split(",") if n]
-        buckets = [Bucket(n, r) for n, r in zip(names, outputs.get("BucketRegions", "").split(","))]
-        if not buckets:
-            raise ToolError(f"unable to read the buckets from stack {args.stack_name}'s outputs")
-        account = str(factory("sts", HOME_REGION).get_caller_identity()["Account"])
-        record = load_record(factory, args.code_bucket or f"mrap-edge-deployables-{account}", args.stack_name)
-        if args.resume or args.activate:
-            if args.resume:
-                plan = resume(factory, account, args.stack_name, buckets, record, outputs.get("MrapArn", ""), print,
-                              sleep, args.poll, args.timeout)
-            else:
-                plan = plan_backfill(factory, account, args.stack_name, buckets, record)
-                save_record(factory, record)
-                activate(factory, account, outputs.get("MrapArn", ""), buckets, plan, print, sleep)
-            if plan.incomplete:
-                print(f"still missing objects: {', '.join(sorted(plan.incomplete))} (passive until copied)")
-                return 2
-            print("backfill complete: every bucket holds every object; next: scripts/upload-probes")
-            return 0
-        return 0 if status(factory, account, args.stack_name, buckets, record, print) else 2
-    except ToolError as error:
-        print(f"backfill: {error}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as error:
-        print(f"backfill: {unexpected(error)}", file=sys.stderr)
-        return 1

@@ -18,8 +18,8 @@ from .clients import HOME_REGION, ClientFactory
 from .errors import ToolError, error_code, refusal
 from .regions import Bucket
 from .replication import CREATED_BY_TAG, LOCAL_PREFIXES
-# Replication lives in replication.py; this name stays importable from here for code written before the move.
-from .replication import PROBE_KEY, replication_configuration  # noqa: F401
+# The local stand-in (infra/local) imports the replication configuration from here.
+from .replication import replication_configuration  # noqa: F401
 
 __all__ = [
     "CREATED_BY_TAG",
@@ -30,6 +30,7 @@ __all__ = [
     "cloudfront_read_statement",
     "bucket_region",
     "check_bucket",
+    "check_existing_bucket",
 ]
 
 FAILOVER_POLICY_SID = "MrapEdgeCloudFrontFailoverReads"
@@ -178,11 +179,19 @@ def upload_code(clients: ClientFactory, bucket: str, key: str, zip_path: Path, s
 
 def check_bucket(clients: ClientFactory, bucket: Bucket) -> None:
     """An existing bucket the user named without --create-buckets: there, in its Region, versioned."""
+    check_existing_bucket(clients, bucket, required=True)
+
+
+def check_existing_bucket(clients: ClientFactory, bucket: Bucket, required: bool) -> None:
+    """A bucket that exists is in the Region the user said and versioned; one that does not is refused when
+    `required` (it will not be created)."""
     s3 = clients("s3", bucket.region)
     answer = _head(s3, bucket)
     if not answer:
-        raise ToolError(f"unable to use bucket {bucket.name} in {bucket.region}: there is no such bucket "
-                        "(pass --create-buckets to create it with replication)")
+        if required:
+            raise ToolError(f"unable to use bucket {bucket.name} in {bucket.region}: there is no such bucket "
+                            "(pass --create-buckets to create it with replication)")
+        return
     _check_existing(s3, bucket, answer, versioned=True)
 
 

@@ -8,24 +8,20 @@ everything and prints what would change, up to the change set, and writes nothin
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ..packaging import file_sha256
-from . import account_checks, adopted_role, backfill, domains, edge_services, encryption, error_pages
-from . import object_survey, preflight, replication, routes, stack
+from ..packaging import build_package, file_sha256
+from ..stack_buckets import bucket_parameters, code_bucket_name
+from . import account_checks, adopted_role, backfill, domains, edge_services, error_pages, object_survey, preflight
+from . import replication, routes, stack
 from . import buckets as s3_setup
-from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
-from .errors import unexpected
-from .regions import Bucket, check_bucket_count, check_native_mode, parse_buckets
+from .clients import HOME_REGION, ClientFactory, ToolError
+from .regions import Bucket, check_bucket_count, check_native_mode
 
-__all__ = ["DeployOptions", "deploy", "main", "code_key", "build_parser"]
+__all__ = ["DeployOptions", "deploy", "code_key", "stack_parameters", "REPO_ROOT"]
 
 Say = Callable[[str], None]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +51,8 @@ class DeployOptions:
     dry_run: bool = False
     kms_keys: Dict[str, str] = field(default_factory=dict)  # region -> KMS key for SSE-KMS replicas (encryption.py)
     adopt_replication_role: bool = False  # adopted_role.py
+    # "404" grants s3:ListBucket through the MRAP (template parameter MissingKeys); None keeps the stack's value.
+    missing_keys: Optional[str] = None
     alternate_domains: domains.DomainOptions = domains.DomainOptions()
 
 
@@ -68,11 +66,7 @@ def _package(options: DeployOptions, say: Say) -> Path:
         if not options.zip_path.is_file():
             raise ToolError(f"unable to read package: {options.zip_path}")
         return options.zip_path
-    try:
-        from infra.packaging import build_package
-    except ImportError as error:
-        raise ToolError(f"unable to build the package ({error}); pass --zip PATH") from None
-    from edge.config import load_config
+    from edge.config import load_config  # the function's own config module: read only when packaging here
 
     result = build_package(runtime=options.runtime, config=load_config(), out_dir=REPO_ROOT / "dist",
                            requirements=REPO_ROOT / "requirements.txt")
@@ -88,6 +82,10 @@ def _check_options(options: DeployOptions) -> None:
     check_bucket_count(options.buckets)
     if options.native:
         check_native_mode(b.region for b in options.buckets)
+        if options.missing_keys == "404":  # the template's Rule MissingKeys404NeedsTheFunction, said before any call
+            raise ToolError("unable to answer missing keys with 404 in native mode: with s3:ListBucket granted, "
+                            "CloudFront would pass a request for / to the MRAP as a listing, and only the function "
+                            "refuses it; deploy without --native, or keep --missing-keys 403")
     codes = [c.strip() for c in options.failover_status_codes.split(",") if c.strip()]
     allowed = {"400", "403", "404", "416", "500", "502", "503", "504"}
     bad = [c for c in codes if c not in allowed]
@@ -103,8 +101,7 @@ def stack_parameters(options: DeployOptions, code_bucket: Optional[str] = None,
     """The stack's parameters; without the code bucket and key (known after packaging) for the preflight."""
     parameters = {
         "MrapName": options.mrap_name,
-        "BucketNames": ",".join(b.name for b in options.buckets),
-        "BucketRegions": ",".join(b.region for b in options.buckets),
+        **bucket_parameters(options.buckets),
         "FunctionName": options.function_name,
         "Runtime": options.runtime,
         "MemorySize": str(options.memory),
@@ -116,13 +113,14 @@ def stack_parameters(options: DeployOptions, code_bucket: Optional[str] = None,
         "OriginPath": options.origin_path,
         **options.extra,
         **(options.alternate_domains.stack_parameters if options.alternate_domains.names else {}),
+        **({"MissingKeys": options.missing_keys} if options.missing_keys else {}),
     }
     if code_bucket is not None and key is not None:
         parameters.update(CodeBucket=code_bucket, CodeKey=key)
     return parameters
 def _buckets_and_replication(clients: ClientFactory, account: str, options: DeployOptions, code_bucket: str,
                              say: Say, sleep: Callable[[float], None],
-                             facts: Optional[account_checks.AccountFacts] = None) -> Optional[backfill.BackfillPlan]:
+                             facts: account_checks.AccountFacts) -> Optional[backfill.BackfillPlan]:
     """The Regional buckets, two-way replication and the backfill of existing objects; the backfill plan, or None
     when the user replicates the buckets themselves (no --create-buckets)."""
     dry = options.dry_run
@@ -141,14 +139,15 @@ def _buckets_and_replication(clients: ClientFactory, account: str, options: Depl
         return None
     for bucket in options.buckets:
         s3_setup.ensure_bucket(clients, bucket, say, versioned=True, dry_run=dry)
-    kms = facts.kms if facts else None
-    if options.adopt_replication_role:
+    if facts.adopted_role:
         role_arn = adopted_role.adopt_replication_role(clients, options.stack_name, options.buckets,
-                                                       replication.replication_policy(options.buckets, kms), say, dry)
+                                                       replication.replication_policy(options.buckets, facts.kms),
+                                                       say, dry)
     else:
         role_arn = replication.ensure_replication_role(clients, account, options.stack_name, options.buckets, say,
-                                                       dry, kms=kms)
-    replication.put_replication(clients, options.buckets, role_arn, options.rtc, say, dry, kms=kms)
+                                                       dry, kms=facts.kms)
+    replication.put_replication(clients, options.stack_name, options.buckets, role_arn, options.rtc, say, dry,
+                                kms=facts.kms)
     return _backfill(clients, account, options, code_bucket, say, sleep)
 
 
@@ -168,33 +167,72 @@ def _backfill(clients: ClientFactory, account: str, options: DeployOptions, code
         role_arn, created = backfill.ensure_batch_role(clients, account, options.stack_name, options.buckets, say,
                                                        options.dry_run)
         for source in plan.to_start:
-            destinations = plan.pending_destinations(options.buckets, source, record)
-            for line in object_survey.backfill_lines(clients, source, destinations):
+            destinations, statuses = plan.destinations[source.name], plan.statuses[source.name]
+            for line in object_survey.backfill_lines(clients, source, destinations):  # versions, archived, lifecycle
                 say(line)
             if options.dry_run:
                 say(f"would start a backfill job (S3 Batch Replication) {source.name} -> "
-                    f"{', '.join(d.name for d in destinations)} in {source.region}")
+                    f"{', '.join(d.name for d in destinations)} in {source.region}, objects "
+                    f"{', '.join(statuses)}")
+                if "COMPLETED" in statuses:
+                    say("  " + backfill.recopy_cost(clients, source))
                 continue
             plan.running.append(backfill.start_job(clients, account, options.stack_name, source, destinations,
-                                                   role_arn, say, sleep, role_is_new=created))
+                                                   role_arn, say, sleep, role_is_new=created, statuses=statuses))
     if not options.dry_run:
         backfill.save_record(clients, record)
     return plan
 
 
+class NewMrapRoutes:
+    """A new MRAP routes to every Region, the new, empty bucket's too, from the moment it exists; the stack goes on
+    for minutes (the distribution, the old MRAP's deletion). So, during the stack's wait, the routes of a new MRAP
+    are submitted as soon as S3 reports it, not after the stack."""
+
+    def __init__(self, clients: ClientFactory, account: str, options: DeployOptions,
+                 existing: Optional[Dict[str, Any]], plan: Optional[backfill.BackfillPlan], say: Say,
+                 sleep: Callable[[float], None]) -> None:
+        current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (existing or {}).get("Parameters", [])}
+        self.new = plan is not None and current.get("MrapName") != options.mrap_name
+        self.clients, self.account, self.options, self.plan, self.say = clients, account, options, plan, say
+        self.sleep = sleep
+        self.submitted = ""  # the MRAP's ARN once its routes are submitted
+
+    def poll(self) -> None:
+        if not self.new or self.submitted or self.plan is None or self.plan.record is None:
+            return
+        arn = routes.find_mrap(self.clients, self.account, self.options.mrap_name)
+        if not arn:
+            return
+        self.say(f"MRAP {self.options.mrap_name} exists: setting its routes now (it routes to every Region until "
+                 "then)")
+        self.new = False  # set once
+        if backfill.apply_routes(self.clients, self.account, arn, self.options.buckets, self.plan, self.plan.record,
+                                 self.say, self.sleep, wait=False):
+            self.submitted = arn
+
+
 def _set_routes(clients: ClientFactory, account: str, options: DeployOptions, mrap_arn: str,
-                plan: Optional[backfill.BackfillPlan], say: Say, sleep: Callable[[float], None]) -> None:
-    """A bucket still missing objects is passive; the others are active (at least one always is)."""
+                plan: Optional[backfill.BackfillPlan], say: Say, sleep: Callable[[float], None],
+                submitted: str = "") -> None:
+    """A bucket still missing objects is passive; the others are active (at least one always is); a Region passive
+    for another reason stays so. Routes submitted during the stack's wait are waited for here."""
     if plan is None:
         return
-    sources = [job.source for job in plan.running + plan.broken] + [b.name for b in plan.to_start]
-    wanted = backfill.wanted_routes(options.buckets, plan.incomplete, sources)
     if not mrap_arn:
         if options.dry_run:  # the MRAP does not exist yet: say what its routes would be set to
-            say("would set the routes of the new MRAP: " + ", ".join(
+            wanted = backfill.wanted_routes(options.buckets, plan.incomplete, backfill.sources_of(plan))
+            say("would set the routes of the new MRAP as soon as it exists: " + ", ".join(
                 f"{b.region} {'active' if wanted[b.region] else 'passive'}" for b in options.buckets))
         return
-    routes.set_routes(clients, account, mrap_arn, wanted, say, dry_run=options.dry_run, sleep=sleep)
+    record = plan.record or backfill.Record(bucket="", key="")
+    if submitted == mrap_arn:
+        wanted, _ = backfill.routes_for(options.buckets, plan, routes.get_routes(clients, account, mrap_arn), record)
+        routes.wait_for_routes(clients, account, mrap_arn, wanted, say, sleep)
+        say("routes: in effect")
+    else:
+        backfill.apply_routes(clients, account, mrap_arn, options.buckets, plan, record, say, sleep,
+                              dry_run=options.dry_run)
     if plan.incomplete:
         say(f"next: scripts/backfill --stack-name {options.stack_name} --resume waits for the backfill, printing its "
             "progress, and makes the waiting Region(s) active (or run deploy again later); write the probes after "
@@ -217,48 +255,49 @@ def _print_stack_plan(existing: Optional[Dict[str, Any]], name: str, parameters:
 
 
 def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
-           sleep: Callable[[float], None] = time.sleep) -> stack.StackResult:
+           sleep: Callable[[float], None] = time.sleep,
+           confirm: Optional[Callable[[str], bool]] = None) -> stack.StackResult:
+    """The steps, in this order: checks that need no AWS; the change set, validated by CloudFormation and not
+    executed, before anything else is written (a refusal leaves the account as it was); the code; the buckets,
+    replication and backfill; the change set executed (a new MRAP's routes are set as soon as it exists); the
+    extras outside the stack; the routes; the report."""
     _check_options(options)
-    preflight.preflight(options, stack_parameters(options), clients, say)
+    body = stack.template_body(options.template)
+    preflight.preflight(options, stack_parameters(options), clients, say, body=body)
     if options.alternate_domains.names:
         domains.check_certificate(clients, options.alternate_domains)
     if options.dry_run:
         say("dry run: reading only; nothing is created, changed, uploaded or started")
     account = clients("sts", HOME_REGION).get_caller_identity()["Account"]
-    facts = account_checks.before_deploy(clients, options, account, say)  # reads only; refuses before any write
+    # Encryption, bucket policies, an adopted role: reads only, and every refusal before any write (account_checks).
+    facts = account_checks.before_deploy(clients, options, account, say)
     zip_path = _package(options, say)
-    digest = file_sha256(zip_path)
-    key = code_key(digest)
-    code_bucket = options.code_bucket or f"mrap-edge-deployables-{account}"
-    s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False, dry_run=options.dry_run)
-    s3_setup.upload_code(clients, code_bucket, key, zip_path, say, dry_run=options.dry_run)
-
-    backfill_plan = _buckets_and_replication(clients, account, options, code_bucket, say, sleep, facts)
-
-    parameters = stack_parameters(options, code_bucket, key)
-    parameters.update(account_checks.stack_parameters(facts))
-    body = options.template.read_text(encoding="utf-8")
+    key = code_key(file_sha256(zip_path))
+    code_bucket = options.code_bucket or code_bucket_name(account)
+    parameters = {**stack_parameters(options, code_bucket, key), **account_checks.stack_parameters(facts)}
     if options.dry_run:
-        existing = stack.existing_stack(clients, options.stack_name)
-        _print_stack_plan(existing, options.stack_name, parameters, say)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in (existing or {}).get("Outputs", [])}
-        _set_routes(clients, account, options, outputs.get("MrapArn", ""), backfill_plan, say, sleep)
-        domains.publish_dns(clients, options.alternate_domains, outputs.get("DistributionDomainName", ""), say, True)
-        say("dry run: nothing was changed")
-        return stack.StackResult(changed=False, outputs=outputs)
-    result = stack.deploy_stack(clients, options.stack_name, body, parameters, say, sleep)
-
-    distribution_id = result.outputs.get("DistributionId")
-    if distribution_id:
-        arn = f"arn:aws:cloudfront::{account}:distribution/{distribution_id}"
-        # Native mode: CloudFront reads every bucket through the MRAP, so each one needs the read statement.
-        for bucket in options.buckets if options.native else options.buckets[:1]:
-            s3_setup.allow_failover_reads(clients, bucket, arn, say)
-        account_checks.after_stack(clients, facts, options, arn, say)
-    error_pages.ensure_error_page(clients, options.buckets[0], say)
-    if result.outputs.get("FunctionName") and options.log_retention_days:
-        edge_services.set_log_retention(clients, result.outputs["FunctionName"], options.log_retention_days, say)
-    _set_routes(clients, account, options, result.outputs.get("MrapArn", ""), backfill_plan, say, sleep)
+        return _dry_run(clients, account, options, code_bucket, key, zip_path, parameters, say, sleep, facts)
+    existing = stack.existing_stack(clients, options.stack_name)
+    check_before_writing(clients, account, options, facts)
+    change_set = stack.prepare_change_set(clients, options.stack_name, body, parameters, say, sleep)
+    if confirm is not None:  # say every step's change (reads only), then ask
+        _buckets_and_replication(clients, account, replace(options, dry_run=True), code_bucket, say, sleep, facts)
+        try:
+            go = confirm("deploy: go ahead with these steps and the change set above?")
+        except (ToolError, KeyboardInterrupt):  # no terminal to ask on, or Ctrl-C at the question
+            stack.discard_change_set(clients, change_set)
+            raise
+        if not go:
+            stack.discard_change_set(clients, change_set)
+            raise ToolError("not confirmed: nothing was changed (the change set was deleted)")
+    s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False)
+    s3_setup.upload_code(clients, code_bucket, key, zip_path, say)
+    backfill_plan = _buckets_and_replication(clients, account, options, code_bucket, say, sleep, facts)
+    new_mrap = NewMrapRoutes(clients, account, options, existing, backfill_plan, say, sleep)
+    result = stack.execute_change_set(clients, change_set, say, sleep, on_poll=new_mrap.poll)
+    _outside_the_stack(clients, account, options, result, say, facts)
+    _set_routes(clients, account, options, result.outputs.get("MrapArn", ""), backfill_plan, say, sleep,
+                submitted=new_mrap.submitted)
     edge_services.report(clients, account, result.outputs, say)
     domains.publish_dns(clients, options.alternate_domains, result.outputs.get("DistributionDomainName", ""), say)
     say("outputs:")
@@ -267,74 +306,48 @@ def deploy(clients: ClientFactory, options: DeployOptions, say: Say = print,
     return result
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scripts/deploy", description=__doc__.splitlines()[0])
-    parser.add_argument("--buckets", required=True,
-                        help="name@region,... in order; the first is the failover origin (name alone: looked up)")
-    parser.add_argument("--create-buckets", action="store_true",
-                        help="create missing buckets (versioning, encryption, Block Public Access), set up two-way "
-                             "replication (merged with existing rules) and copy existing objects (Batch Replication)")
-    parser.add_argument("--rtc", action="store_true",
-                        help="with --create-buckets: S3 Replication Time Control (15 min)")
-    parser.add_argument("--stack-name", default="mrap-edge")
-    parser.add_argument("--template", type=Path, default=REPO_ROOT / "cloudformation.template")
-    parser.add_argument("--zip", type=Path, help="a prebuilt package instead of building one")
-    parser.add_argument("--runtime", default="python3.13")
-    parser.add_argument("--native", action="store_true",
-                        help="CloudFront origin access control signs (sigv4a) instead of the function; "
-                             "not with opt-in Regions")
-    parser.add_argument("--mrap-name", default="mrap-edge")
-    parser.add_argument("--function-name", default="mrap-edge")
-    parser.add_argument("--memory", type=int, default=512)
-    parser.add_argument("--timeout", type=int, default=5)
-    parser.add_argument("--price-class", default="PriceClass_100")
-    parser.add_argument("--failover-status-codes", default="500,502,503,504")
-    parser.add_argument("--allowed-cidrs", default="",
-                        help="company IPv4 ranges; adds a WAF web ACL that blocks the rest")
-    parser.add_argument("--code-bucket", help="us-east-1 bucket for packages (default mrap-edge-deployables-<account>)")
-    parser.add_argument("--origin-path", default="",
-                        help="key prefix in every bucket, in S3's canonical form (e.g. /images; default: the root)")
-    parser.add_argument("--log-retention-days", type=int, default=30,
-                        help="retention of the function's log group in every enabled Region (0: leave them alone)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="read everything and print what would change, up to the change set; write nothing")
-    parser.add_argument("--kms-key", action="append", default=[], metavar="REGION=KEY_ARN",
-                        help="SSE-KMS: the key replicas are written with in REGION (default: the bucket's own SSE-KMS "
-                             "key); repeat per Region")
-    parser.add_argument("--adopt-replication-role", action="store_true",
-                        help="with --create-buckets: a bucket that already replicates keeps its role; mrap-edge adds "
-                             "its permissions to it as a separate inline policy (teardown removes it)")
-    domains.add_arguments(parser)
-    return parser
+def check_before_writing(clients: ClientFactory, account: str, options: DeployOptions,
+                         facts: account_checks.AccountFacts) -> None:
+    """What deploy reads and can refuse before it writes anything: each existing bucket (its Region, versioning) and
+    whether its replication configuration can take our rules (under our role, or the user's role deploy adopts).
+    The buckets' encryption and policies were read before (account_checks.before_deploy)."""
+    for bucket in options.buckets:
+        s3_setup.check_existing_bucket(clients, bucket, required=not options.create_buckets)
+    if options.create_buckets:
+        role_arn = facts.adopted_role or replication.role_arn_for(
+            account, replication.replication_role_name(options.stack_name))
+        replication.plan_all(clients, options.stack_name, options.buckets, role_arn, options.rtc, facts.kms)
 
 
-def _resolve_buckets(clients: ClientFactory, text: str) -> List[Bucket]:
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    resolved = [item if "@" in item else f"{item}@{s3_setup.bucket_region(clients, item)}" for item in items]
-    return parse_buckets(",".join(resolved))
+def _dry_run(clients: ClientFactory, account: str, options: DeployOptions, code_bucket: str, key: str,
+             zip_path: Path, parameters: Dict[str, str], say: Say,
+             sleep: Callable[[float], None], facts: account_checks.AccountFacts) -> stack.StackResult:
+    """Every step's plan, from reads only."""
+    s3_setup.ensure_bucket(clients, Bucket(code_bucket, HOME_REGION), say, versioned=False, dry_run=True)
+    s3_setup.upload_code(clients, code_bucket, key, zip_path, say, dry_run=True)
+    backfill_plan = _buckets_and_replication(clients, account, options, code_bucket, say, sleep, facts)
+    existing = stack.existing_stack(clients, options.stack_name)
+    _print_stack_plan(existing, options.stack_name, parameters, say)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in (existing or {}).get("Outputs", [])}
+    current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (existing or {}).get("Parameters", [])}
+    mrap = outputs.get("MrapArn", "") if current.get("MrapName", options.mrap_name) == options.mrap_name else ""
+    _set_routes(clients, account, options, mrap, backfill_plan, say, sleep)
+    domains.publish_dns(clients, options.alternate_domains, outputs.get("DistributionDomainName", ""), say, True)
+    say("dry run: nothing was changed")
+    return stack.StackResult(changed=False, outputs=outputs)
 
 
-def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,
-         sleep: Callable[[float], None] = time.sleep) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        factory: Any = clients or SessionClients()
-        options = DeployOptions(
-            buckets=_resolve_buckets(factory, args.buckets), stack_name=args.stack_name, template=args.template,
-            zip_path=args.zip, runtime=args.runtime, create_buckets=args.create_buckets, rtc=args.rtc,
-            native=args.native, mrap_name=args.mrap_name, function_name=args.function_name, memory=args.memory,
-            timeout=args.timeout, price_class=args.price_class, failover_status_codes=args.failover_status_codes,
-            allowed_cidrs=args.allowed_cidrs, code_bucket=args.code_bucket, dry_run=args.dry_run,
-            origin_path=args.origin_path, log_retention_days=args.log_retention_days,
-            kms_keys=encryption.parse_kms_keys(args.kms_key), adopt_replication_role=args.adopt_replication_role,
-            alternate_domains=domains.DomainOptions.parse(args.alternate_domain_names, args.certificate_arn,
-                                                          args.hosted_zone_id),
-        )
-        deploy(factory, options, sleep=sleep)
-    except ToolError as error:
-        print(f"deploy: {error}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as error:
-        print(f"deploy: {unexpected(error)}", file=sys.stderr)
-        return 1
-    return 0
+def _outside_the_stack(clients: ClientFactory, account: str, options: DeployOptions, result: stack.StackResult,
+                       say: Say, facts: account_checks.AccountFacts) -> None:
+    """What the stack cannot do from us-east-1: bucket policies and the error page in the buckets' Regions, and the
+    retention of the function's log groups in every Region."""
+    distribution_id = result.outputs.get("DistributionId")
+    if distribution_id:
+        arn = f"arn:aws:cloudfront::{account}:distribution/{distribution_id}"
+        # Native mode: CloudFront reads every bucket through the MRAP, so each one needs the read statement.
+        for bucket in options.buckets if options.native else options.buckets[:1]:
+            s3_setup.allow_failover_reads(clients, bucket, arn, say)
+        account_checks.after_stack(clients, facts, options, arn, say)  # the key-policy statements CloudFront needs
+    error_pages.ensure_error_page(clients, options.buckets[0], say)
+    if result.outputs.get("FunctionName") and options.log_retention_days:
+        edge_services.set_log_retention(clients, result.outputs["FunctionName"], options.log_retention_days, say)

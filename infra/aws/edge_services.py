@@ -12,9 +12,9 @@ from botocore.exceptions import ClientError
 
 from .clients import HOME_REGION, ClientFactory
 from .errors import error_code, refusal
+from .routes import get_routes
 
 __all__ = [
-    "MRAP_CONTROL_REGION",
     "delete_native_oac",
     "report",
     "distributions_using",
@@ -24,9 +24,6 @@ __all__ = [
     "delete_log_groups",
 ]
 
-# MRAP routing controls are answered in five Regions (us-east-1, us-west-2, ap-southeast-2, ap-northeast-1,
-# eu-west-1); the MRAP management API itself is served from us-west-2.
-MRAP_CONTROL_REGION = "us-west-2"
 Say = Callable[[str], None]
 
 
@@ -71,13 +68,10 @@ def _report(clients: ClientFactory, account_id: str, outputs: Dict[str, str], sa
             + ("" if distribution["Status"] == "Deployed" else " (edge locations update within minutes)"))
     mrap_arn = outputs.get("MrapArn")
     if mrap_arn:
-        routes = clients("s3control", MRAP_CONTROL_REGION).get_multi_region_access_point_routes(
-            AccountId=account_id, Mrap=mrap_arn
-        )["Routes"]
-        facts["routes"] = {r["Region"]: r.get("TrafficDialPercentage") for r in routes}
+        routes = get_routes(clients, account_id, mrap_arn)  # one meaning of active: routes.Route.active
+        facts["routes"] = {r.region: r.traffic_dial for r in routes}
         for route in routes:
-            state = "active" if route.get("TrafficDialPercentage") == 100 else "passive"
-            say(f"MRAP route {route['Region']:<15} {route['Bucket']:<40} {state}")
+            say(f"MRAP route {route.region:<15} {route.bucket:<40} {route.state}")
     web_acl_arn = outputs.get("WebAclArn")
     if web_acl_arn:
         # arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>

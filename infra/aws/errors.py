@@ -10,6 +10,10 @@ from typing import Any
 __all__ = ["ToolError", "error_code", "error_message", "refusal", "unexpected"]
 
 
+# The most of AWS's message a refusal repeats: enough for every message meant for people.
+_MAX_MESSAGE = 400
+
+
 class ToolError(Exception):
     """A failure the user can act on; the CLI prints the message and exits 1, without a traceback."""
 
@@ -27,7 +31,9 @@ def error_message(error: Any) -> str:
 
 def refusal(doing: str, error: Any, fix: str = "") -> ToolError:
     """"unable to <doing>: <Code> (<Message>); <fix>", as one line."""
-    code, message = error_code(error) or type(error).__name__, error_message(error)
+    code, message = error_code(error) or type(error).__name__, " ".join(error_message(error).split())
+    if len(message) > _MAX_MESSAGE:  # some refusals echo the whole request (CloudFormation: the template body)
+        message = message[:_MAX_MESSAGE] + "..."
     line = f"unable to {doing}: {code}"
     if message and message != code:
         line += f" ({message})"

@@ -39,6 +39,8 @@ ACTION_FOR: Dict[str, Tuple[str, ...]] = {
     "s3:HeadObject": ("s3:GetObject",),
     # ListObjectsV2: "you must have permission to perform the s3:ListBucket action".
     "s3:ListObjectsV2": ("s3:ListBucket",),
+    # ListBuckets: "You must have the s3:ListAllMyBuckets permission" (the backfill reads each bucket's CreationDate).
+    "s3:ListBuckets": ("s3:ListAllMyBuckets",),
     # ListObjectVersions: "you must have READ access to the bucket" -> s3:ListBucketVersions (Service Authorization).
     "s3:ListObjectVersions": ("s3:ListBucketVersions",),
     # GetBucketReplication / PutBucketReplication / DeleteBucketReplication: "s3:GetReplicationConfiguration",
@@ -87,7 +89,7 @@ TOOL_ACTIONS: Dict[str, Tuple[str, ...]] = {
               "cloudfront:GetCachePolicy", "cloudfront:GetOriginRequestPolicy", "cloudfront:GetOriginAccessControl",
               "cloudfront:ListOriginAccessControls", "cloudfront:DeleteOriginAccessControl", "wafv2:GetWebACL",
               "wafv2:GetIPSet", "cloudwatch:GetMetricData", "ec2:DescribeRegions", "kms:DescribeKey",
-              "kms:GetKeyPolicy", "organizations:DescribeOrganization"),
+              "kms:GetKeyPolicy", "organizations:DescribeOrganization", "s3:ListAllMyBuckets"),
 }
 
 # What CloudFormation does with the deployer's credentials, per resource type of the template (the resource types'

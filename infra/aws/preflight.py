@@ -22,6 +22,7 @@ from edge.errors import MrapEdgeError
 from .clients import ClientFactory
 from .errors import ToolError
 from .regions import PRICE_CLASSES, Bucket, bucket_name_problem, price_class_for
+from .stack import check_mrap_change, check_template_size
 
 __all__ = [
     "LOG_RETENTION_DAYS",
@@ -227,7 +228,7 @@ def price_class_warnings(buckets: Sequence[Bucket], price_class: str) -> List[st
 
 
 def preflight(options: Any, parameters: Mapping[str, str], clients: Optional[ClientFactory] = None,
-              say: Say = print) -> List[str]:
+              say: Say = print, body: Optional[str] = None) -> List[str]:
     """Check `options` (a DeployOptions) and the stack `parameters` deploy will pass (those known before packaging);
     raise one ToolError naming every problem, print and return the warnings. With `clients`, also refuse a change of
     the deployed MRAP's buckets (a describe, nothing else)."""
@@ -240,6 +241,8 @@ def preflight(options: Any, parameters: Mapping[str, str], clients: Optional[Cli
     runtimes = list(declared.get("Runtime", {}).get("AllowedValues", [])) or [options.runtime]
     given: Dict[str, str] = dict(parameters)
     problems = check_parameters(template, given)
+    if body is not None:  # the body deploy sends: CloudFormation refuses one over its size limit
+        problems += check_template_size(body)
     problems += check_names(options.stack_name, options.code_bucket)
     problems += check_cidrs(options.allowed_cidrs)
     problems += check_origin_path(getattr(options, "origin_path", ""))
@@ -252,10 +255,9 @@ def preflight(options: Any, parameters: Mapping[str, str], clients: Optional[Cli
     for warning in warnings:
         say(f"warning: {warning}")
     if clients is not None:
-        from .stack import check_mrap_change
-
         check_mrap_change(clients, options.stack_name, given, say)
     say(f"preflight: {len(given)} parameters within the template's limits, names, ranges"
+        + (f", template body {len(body.encode()):,} bytes" if body is not None else "")
         + (", origin path" if getattr(options, "origin_path", "") else "")
         + ("" if options.native or options.zip_path is None else f", zip for {options.runtime}") + ": ok")
     return warnings

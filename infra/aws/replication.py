@@ -18,6 +18,7 @@ when rules to the same destination overlap, S3 applies the highest-priority one.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -26,6 +27,7 @@ from botocore.exceptions import ClientError
 from . import encryption
 from .clients import HOME_REGION, ClientFactory
 from .errors import ToolError, error_code, refusal
+from .names import BACKFILL_PREFIX, CREATED_BY_TAG, PROBE_KEY
 from .regions import Bucket
 
 __all__ = [
@@ -40,27 +42,31 @@ __all__ = [
     "our_rules",
     "replication_configuration",
     "is_our_rule",
+    "their_rules",
+    "rule_id",
     "current_replication",
     "ReplicationPlan",
     "plan_replication",
+    "plan_all",
     "put_replication",
     "replicates_everything",
     "missing_replication",
     "without_our_rules",
 ]
 
-# Probe objects are named so; each bucket's probe must stay in that bucket (see scripts/upload-probes).
-PROBE_KEY = "mrap-edge-probe.json"
-# Batch Replication's generated manifests and completion reports, written in the source bucket (see backfill.py).
-BACKFILL_PREFIX = "mrap-edge-backfill/"
+# What must stay in its bucket: each bucket's probe, and the backfill's manifests and reports.
 LOCAL_PREFIXES = (PROBE_KEY, BACKFILL_PREFIX)
 RULE_ID_PREFIX = "mrap-edge-"
-# Rule ids written by earlier versions of the tool, recognised as ours so that a redeploy replaces them.
-_LEGACY_ID_PREFIXES = ("to-", "keep-probe-out-of-")
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
+# Rule ids of earlier versions (`to-<region>`, `keep-probe-out-of-<region>`, then `mrap-edge-to-<region>` and
+# `mrap-edge-keep-<what>-out-of-<region>`), without the stack's name: taken as ours only in a configuration with our
+# role, so that a redeploy replaces them. This can go once every stack deployed with version 0.1.0 or earlier (before
+# the stack's name was in the ids) has been deployed again: its rules then carry the new ids.
+_LEGACY_ID = re.compile(rf"(?:mrap-edge-)?(?:to|keep-probe-out-of|keep-(?:probe|backfill-reports)-out-of)-{_REGION}")
 # "EventThreshold ... the time threshold for emitting the s3:Replication:OperationMissedThreshold event"; 15 minutes
 # is the only value S3 accepts with Replication Time Control, and the one the console sets for metrics alone.
 _METRICS = {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}
-CREATED_BY_TAG = ("mrap-edge:created-by", "scripts/deploy")
+REPLICATION_POLICY_NAME = "replicate-between-buckets"
 
 Say = Callable[[str], None]
 
@@ -149,37 +155,56 @@ def ensure_replication_role(clients: ClientFactory, account_id: str, stack_name:
                             say: Say, dry_run: bool = False, kms: Optional[encryption.KmsPlan] = None) -> str:
     """The role S3 assumes to replicate between the buckets. Returns its ARN."""
     arn, _ = ensure_role(clients, account_id, replication_role_name(stack_name), "s3.amazonaws.com",
-                         "S3 replication between the mrap-edge buckets", "replicate-between-buckets",
+                         "S3 replication between the mrap-edge buckets", REPLICATION_POLICY_NAME,
                          replication_policy(buckets, kms), say, dry_run)
     return arn
 
 
-def is_our_rule(rule: Dict[str, Any]) -> bool:
-    rule_id = str(rule.get("ID", ""))
-    return rule_id.startswith(RULE_ID_PREFIX) or rule_id.startswith(_LEGACY_ID_PREFIXES)
+def rule_id(stack_name: str, purpose: str, destination: Bucket) -> str:
+    """Our rule ids name the stack, so that they cannot be a user's by accident:
+    `mrap-edge-<stack>-<purpose>-<region>`."""
+    return f"{RULE_ID_PREFIX}{stack_name}-{purpose}-{destination.region}"
+
+
+def _our_id(stack_name: str) -> "re.Pattern[str]":
+    return re.compile(rf"{re.escape(RULE_ID_PREFIX + stack_name)}-(?:to|keep-(?:probe|backfill-reports)-out-of)"
+                      rf"-{_REGION}")
+
+
+def is_our_rule(rule: Dict[str, Any], config: Optional[Dict[str, Any]], stack_name: str, role_arn: str) -> bool:
+    """A rule is ours when the configuration replicates with our role and the rule's id is exactly one we write (or
+    wrote in an earlier version): a user's `to-backup`, or any rule under their own role, is theirs."""
+    if not config or config.get("Role") != role_arn:
+        return False
+    identifier = str(rule.get("ID", ""))
+    return bool(_our_id(stack_name).fullmatch(identifier) or _LEGACY_ID.fullmatch(identifier))
+
+
+def their_rules(config: Optional[Dict[str, Any]], stack_name: str, role_arn: str) -> List[Dict[str, Any]]:
+    return [r for r in (config or {}).get("Rules", []) if not is_our_rule(r, config, stack_name, role_arn)]
 
 
 def _destination_arn(bucket: Bucket) -> str:
     return f"arn:aws:s3:::{bucket.name}"
 
 
-def _everything_rule(destination: Bucket, priority: int, rtc: bool) -> Dict[str, Any]:
+def _everything_rule(stack_name: str, destination: Bucket, priority: int, rtc: bool) -> Dict[str, Any]:
     target: Dict[str, Any] = {"Bucket": _destination_arn(destination), "Metrics": dict(_METRICS)}
     if rtc:
         # S3 Replication Time Control: 99.99% of objects within 15 minutes.
         target["ReplicationTime"] = {"Status": "Enabled", "Time": {"Minutes": 15}}
-    return {"ID": f"{RULE_ID_PREFIX}to-{destination.region}", "Priority": priority, "Status": "Enabled",
+    return {"ID": rule_id(stack_name, "to", destination), "Priority": priority, "Status": "Enabled",
             "Filter": {"Prefix": ""}, "DeleteMarkerReplication": {"Status": "Enabled"}, "Destination": target}
 
 
-def _local_rule(destination: Bucket, prefix: str, priority: int) -> Dict[str, Any]:
+def _local_rule(stack_name: str, destination: Bucket, prefix: str, priority: int) -> Dict[str, Any]:
     what = "probe" if prefix == PROBE_KEY else "backfill-reports"
-    return {"ID": f"{RULE_ID_PREFIX}keep-{what}-out-of-{destination.region}", "Priority": priority,
+    return {"ID": rule_id(stack_name, f"keep-{what}-out-of", destination), "Priority": priority,
             "Status": "Disabled", "Filter": {"Prefix": prefix}, "DeleteMarkerReplication": {"Status": "Disabled"},
             "Destination": {"Bucket": _destination_arn(destination), "Metrics": dict(_METRICS)}}
 
 
-def our_rules(source: Bucket, buckets: Sequence[Bucket], rtc: bool, first_priority: int = 1,
+def our_rules(stack_name: str, source: Bucket, buckets: Sequence[Bucket], rtc: bool, first_priority: int = 1,
               covered: Sequence[str] = ()) -> List[Dict[str, Any]]:
     """Our rules for `source`: all keys to every other bucket (except destinations in `covered`, which a foreign
     rule already replicates everything to), then, with higher priorities, the disabled rules for LOCAL_PREFIXES."""
@@ -189,18 +214,19 @@ def our_rules(source: Bucket, buckets: Sequence[Bucket], rtc: bool, first_priori
     for destination in destinations:
         if destination.name in covered:
             continue
-        rules.append(_everything_rule(destination, priority, rtc))
+        rules.append(_everything_rule(stack_name, destination, priority, rtc))
         priority += 1
     for destination in destinations:
         for prefix in LOCAL_PREFIXES:
-            rules.append(_local_rule(destination, prefix, priority))
+            rules.append(_local_rule(stack_name, destination, prefix, priority))
             priority += 1
     return rules
 
 
-def replication_configuration(source: Bucket, buckets: Sequence[Bucket], role_arn: str, rtc: bool) -> Dict[str, Any]:
+def replication_configuration(source: Bucket, buckets: Sequence[Bucket], role_arn: str, rtc: bool,
+                              stack_name: str = "mrap-edge") -> Dict[str, Any]:
     """The whole configuration mrap-edge writes on `source` when the bucket has none of its own."""
-    return {"Role": role_arn, "Rules": our_rules(source, buckets, rtc)}
+    return {"Role": role_arn, "Rules": our_rules(stack_name, source, buckets, rtc)}
 
 
 def current_replication(clients: ClientFactory, bucket: Bucket) -> Optional[Dict[str, Any]]:
@@ -238,14 +264,15 @@ class ReplicationPlan:
     reused: Dict[str, str] = field(default_factory=dict)  # destination name -> foreign rule id used instead of ours
 
 
-def plan_replication(source: Bucket, buckets: Sequence[Bucket], role_arn: str, rtc: bool,
+def plan_replication(stack_name: str, source: Bucket, buckets: Sequence[Bucket], role_arn: str, rtc: bool,
                      current: Optional[Dict[str, Any]], kms: Optional[encryption.KmsPlan] = None) -> ReplicationPlan:
     """The configuration to write on `source`: the foreign rules of `current`, untouched, plus ours; or a ToolError
     saying why the two cannot be merged."""
     if not current or not current.get("Rules"):
-        config = _with_kms(replication_configuration(source, buckets, role_arn, rtc), buckets, kms)
+        config = _with_kms(replication_configuration(source, buckets, role_arn, rtc, stack_name), buckets, kms,
+                           stack_name, role_arn)
         return ReplicationPlan(source, config, unchanged=_fingerprint(current) == _fingerprint(config))
-    foreign = [rule for rule in current["Rules"] if not is_our_rule(rule)]
+    foreign = their_rules(current, stack_name, role_arn)
     if foreign and current.get("Role") != role_arn:
         raise ToolError(
             f"unable to add replication rules to {source.name}: its configuration replicates with role "
@@ -275,17 +302,19 @@ def plan_replication(source: Bucket, buckets: Sequence[Bucket], role_arn: str, r
                 "run deploy again")
     top = max((int(rule.get("Priority", 0)) for rule in foreign), default=0)
     config = {"Role": current.get("Role") or role_arn,
-              "Rules": foreign + our_rules(source, buckets, rtc, first_priority=top + 1, covered=list(reused))}
-    config = _with_kms(config, buckets, kms)
+              "Rules": foreign + our_rules(stack_name, source, buckets, rtc, first_priority=top + 1,
+                                           covered=list(reused))}
+    config = _with_kms(config, buckets, kms, stack_name, role_arn)
     return ReplicationPlan(source, config, unchanged=_fingerprint(current) == _fingerprint(config),
                            kept=[str(rule.get("ID")) for rule in foreign], reused=reused)
 
 
-def _with_kms(config: Dict[str, Any], buckets: Sequence[Bucket], kms: Optional[encryption.KmsPlan]) -> Dict[str, Any]:
+def _with_kms(config: Dict[str, Any], buckets: Sequence[Bucket], kms: Optional[encryption.KmsPlan],
+              stack_name: str, role_arn: str) -> Dict[str, Any]:
     """Our enabled rules opted in to SSE-KMS objects with each destination Region's key (encryption.with_kms)."""
     regions = {_destination_arn(b): b.region for b in buckets}
-    config["Rules"] = [encryption.with_kms(r, kms, regions[r["Destination"]["Bucket"]]) if is_our_rule(r) else r
-                       for r in config["Rules"]]
+    config["Rules"] = [encryption.with_kms(r, kms, regions[r["Destination"]["Bucket"]])
+                       if is_our_rule(r, config, stack_name, role_arn) else r for r in config["Rules"]]
     return config
 
 
@@ -303,13 +332,20 @@ def _fingerprint(config: Optional[Dict[str, Any]]) -> Any:
     ))
 
 
-def put_replication(clients: ClientFactory, buckets: Sequence[Bucket], role_arn: str, rtc: bool, say: Say,
-                    dry_run: bool = False, kms: Optional[encryption.KmsPlan] = None) -> List[ReplicationPlan]:
+def plan_all(clients: ClientFactory, stack_name: str, buckets: Sequence[Bucket], role_arn: str,
+             rtc: bool, kms: Optional[encryption.KmsPlan] = None) -> List[ReplicationPlan]:
+    """Each bucket's plan, from reads only; a ToolError when a bucket's configuration cannot take our rules (deploy
+    calls this before it writes anything)."""
+    return [plan_replication(stack_name, source, buckets, role_arn, rtc, current_replication(clients, source), kms)
+            for source in buckets]
+
+
+def put_replication(clients: ClientFactory, stack_name: str, buckets: Sequence[Bucket], role_arn: str, rtc: bool,
+                    say: Say, dry_run: bool = False, kms: Optional[encryption.KmsPlan] = None) -> List[ReplicationPlan]:
     """Two-way (all-to-all) replication, so that whichever bucket the MRAP picks has every object.
 
     Every bucket's plan is made (and refused if need be) before any is written."""
-    plans = [plan_replication(source, buckets, role_arn, rtc, current_replication(clients, source), kms)
-             for source in buckets]
+    plans = plan_all(clients, stack_name, buckets, role_arn, rtc, kms)
     for plan in plans:
         others = ", ".join(b.name for b in buckets if b != plan.source)
         kept = f" (your rules kept: {', '.join(plan.kept)})" if plan.kept else ""
@@ -321,7 +357,7 @@ def put_replication(clients: ClientFactory, buckets: Sequence[Bucket], role_arn:
         if dry_run:
             say(f"would set replication {plan.source.name} -> {others}{' with RTC' if rtc else ''}{kept}: "
                 + ", ".join(f"{r['ID']} (priority {r['Priority']}, {r['Status']})"
-                            for r in plan.config["Rules"] if is_our_rule(r)))
+                            for r in plan.config["Rules"] if str(r.get("ID")) not in plan.kept))
             continue
         try:
             clients("s3", plan.source.region).put_bucket_replication(Bucket=plan.source.name,
@@ -344,9 +380,10 @@ def missing_replication(clients: ClientFactory, buckets: Sequence[Bucket]) -> Li
     return missing
 
 
-def without_our_rules(config: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+def without_our_rules(config: Optional[Dict[str, Any]], stack_name: str,
+                      role_arn: str) -> Optional[Dict[str, Any]]:
     """`config` with our rules taken out: None when nothing else is left (delete the configuration)."""
     if not config:
         return None
-    kept = [rule for rule in config.get("Rules", []) if not is_our_rule(rule)]
+    kept = their_rules(config, stack_name, role_arn)
     return {"Role": config.get("Role"), "Rules": kept} if kept else None

@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from .clients import ClientFactory
 from .errors import ToolError, error_code, refusal
+from .rules import ACTIVE, MRAP_API_REGION, PASSIVE, ROUTE_CONTROL_REGIONS, ROUTE_PROPAGATION
 
 __all__ = [
     "ACTIVE",
@@ -29,17 +30,12 @@ __all__ = [
     "plan_routes",
     "submit_routes",
     "wait_for_routes",
-    "set_routes",
+    "find_mrap",
     "change_routes",
     "format_routes",
-    "main",
 ]
 
-ACTIVE = 100
-PASSIVE = 0
-# "SubmitMultiRegionAccessPointRoutes ... routed to one of the following Regions: us-east-1, us-west-2,
-# ap-southeast-2, ap-northeast-1, eu-west-1" (S3 API reference).
-CONTROL_REGIONS = ("us-east-1", "us-west-2", "ap-southeast-2", "ap-northeast-1", "eu-west-1")
+CONTROL_REGIONS = ROUTE_CONTROL_REGIONS
 # Errors that say this control Region cannot answer now, so the next one is tried.
 _UNREACHABLE_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "503", "500"}
 
@@ -123,30 +119,40 @@ def submit_routes(clients: ClientFactory, account_id: str, mrap: str, changes: S
                       "the caller needs s3:SubmitMultiRegionAccessPointRoutes on the MRAP") from None
 
 
+def find_mrap(clients: ClientFactory, account_id: str, name: str) -> str:
+    """The ARN of the MRAP called `name` once S3 has created it, or "" (GetMultiRegionAccessPoint; a stack creates
+    an MRAP in minutes, up to hours)."""
+    try:
+        answer = clients("s3control", MRAP_API_REGION).get_multi_region_access_point(AccountId=account_id, Name=name)
+    except ClientError as error:
+        if error_code(error) in ("NoSuchMultiRegionAccessPoint", "NotFound", "404"):
+            return ""
+        raise refusal(f"read MRAP {name}", error, "the caller needs s3:GetMultiRegionAccessPoint") from None
+    point = answer.get("AccessPoint", {})
+    return mrap_arn(account_id, str(point["Alias"])) if point.get("Alias") else ""
+
+
 def wait_for_routes(clients: ClientFactory, account_id: str, mrap: str, wanted: Mapping[str, int], say: Say,
-                    sleep: Sleep = time.sleep, timeout: float = 600.0, poll: float = 10.0) -> List[Route]:
-    """Poll until the routes read back as `wanted` (a change takes effect within minutes, not at once)."""
-    waited = 0.0
+                    sleep: Sleep = time.sleep, timeout: float = 600.0, poll: float = 10.0,
+                    since_submit: float = 0.0) -> List[Route]:
+    """Wait until the routes read back as `wanted` and AWS's documented propagation time has passed since the submit
+    (`since_submit` seconds have already): a change "can take up to 2 minutes to take effect", and reading it back
+    does not say it has."""
+    waited = since_submit
     while True:
         routes = get_routes(clients, account_id, mrap)
         pending = [route.region for route in routes
                    if route.region in wanted and route.traffic_dial != wanted[route.region]]
-        if not pending:
+        if not pending and waited >= ROUTE_PROPAGATION.total_seconds():
             return routes
         if waited >= timeout:
             raise ToolError(f"routes of {mrap} still not in effect after {int(waited)} s for {', '.join(pending)}; "
                             "check again with scripts/routes")
-        say(f"  waiting for the routes to take effect in {', '.join(pending)} ...")
-        sleep(poll)
-        waited += poll
-
-
-def set_routes(clients: ClientFactory, account_id: str, mrap: str, wanted: Mapping[str, int], say: Say = print,
-               dry_run: bool = False, wait: bool = True, sleep: Sleep = time.sleep, timeout: float = 600.0,
-               ) -> List[Route]:
-    """Read the routes, print what changes, submit only those, and (unless told not to) wait until in effect."""
-    return change_routes(clients, account_id, mrap, wanted, say, dry_run=dry_run, wait=wait, sleep=sleep,
-                         timeout=timeout)
+        say(f"  waiting for the routes to take effect in {', '.join(pending or sorted(wanted))} (AWS: up to "
+            f"{int(ROUTE_PROPAGATION.total_seconds() // 60)} min) ...")
+        step = poll if pending else min(poll, ROUTE_PROPAGATION.total_seconds() - waited)
+        sleep(step)
+        waited += step
 
 
 Confirm = Callable[[str], bool]
@@ -156,7 +162,8 @@ def change_routes(clients: ClientFactory, account_id: str, mrap: str, wanted: Ma
                   confirm: Confirm = lambda question: True, dry_run: bool = False, wait: bool = True,
                   sleep: Sleep = time.sleep, timeout: float = 600.0, notes: Optional[Mapping[str, str]] = None,
                   ) -> List[Route]:
-    """set_routes with a confirmation between the plan and the submit, and a note per Region (e.g. its backfill)."""
+    """Read the routes, print what changes, ask, submit only those, and (unless told not to) wait until they are in
+    effect; a note per Region (e.g. its backfill) is printed with its change."""
     notes = notes or {}
     current = get_routes(clients, account_id, mrap)
     changes = plan_routes(current, wanted)
@@ -173,9 +180,10 @@ def change_routes(clients: ClientFactory, account_id: str, mrap: str, wanted: Ma
     if not confirm("submit this change?"):
         raise ToolError("not confirmed: nothing submitted")
     submit_routes(clients, account_id, mrap, changes)
-    say("routes: submitted")
     if not wait:
+        say(f"routes: submitted (in effect within {int(ROUTE_PROPAGATION.total_seconds() // 60)} min)")
         return current
+    say("routes: submitted")
     after = wait_for_routes(clients, account_id, mrap, {r.region: r.traffic_dial for r in changes}, say, sleep,
                             timeout)
     say("routes: in effect")
@@ -188,91 +196,3 @@ def format_routes(routes: Sequence[Route], notes: Optional[Mapping[str, str]] = 
     lines = [f"  {r.region:<15} {r.bucket:<{width}} {r.state:<8} traffic dial {r.traffic_dial:>3}"
              + (f"  {notes[r.region]}" if r.region in notes else "") for r in routes]
     return "\n".join(lines)
-
-
-def _backfill_notes(clients: ClientFactory, facts: Any) -> Dict[str, str]:
-    """Per Region, the backfill copying into it when one is not complete ("" when the jobs cannot be read)."""
-    from .status.backfill import find_jobs, jobs_into
-
-    try:
-        jobs = find_jobs(clients, facts.account, facts.stack_name, facts.buckets)
-    except (ClientError, BotoCoreError) as error:
-        return {b.region: f"backfill unknown ({error_code(error) or type(error).__name__})" for b in facts.buckets}
-    notes = {}
-    for bucket in facts.buckets:
-        unfinished = [job for job in jobs_into(bucket.region, jobs) if not job.complete]
-        if unfinished:
-            notes[bucket.region] = "backfill " + "; ".join(job.describe() for job in unfinished)
-    return notes
-
-
-def _ask(question: str) -> bool:
-    try:
-        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-    except EOFError:
-        return False
-
-
-def build_parser() -> Any:
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="scripts/routes",
-        description="Show the MRAP routes, or make a Region active or passive (a failover drill, or holding a new "
-                    "Region until its backfill completes), then wait until the change has taken effect.")
-    parser.add_argument("--stack-name", default="mrap-edge")
-    parser.add_argument("--activate", action="append", default=[], metavar="REGION",
-                        help="give this Region traffic (dial 100); repeatable")
-    parser.add_argument("--passive", action="append", default=[], metavar="REGION",
-                        help="take this Region out of routing (dial 0); repeatable")
-    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--dry-run", action="store_true", help="print the change, submit nothing")
-    parser.add_argument("--no-wait", action="store_true", help="do not wait until the change is in effect")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the change (default 600)")
-    return parser
-
-
-def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None, sleep: Sleep = time.sleep,
-         confirm: Optional[Confirm] = None, interactive: Optional[bool] = None) -> int:
-    import sys
-
-    from .status.facts import quick_clients, read_facts
-
-    args = build_parser().parse_args(argv)
-    both = sorted(set(args.activate) & set(args.passive))
-    if both:
-        print(f"routes: {', '.join(both)} cannot be both active and passive", file=sys.stderr)
-        return 2
-    wanted = {**{r: ACTIVE for r in args.activate}, **{r: PASSIVE for r in args.passive}}
-    try:
-        factory = clients or quick_clients()
-        facts = read_facts(factory, args.stack_name)
-        notes = _backfill_notes(factory, facts)
-        if not wanted:
-            print(f"routes of {facts.mrap_arn} (stack {facts.stack_name}):")
-            print(format_routes(get_routes(factory, facts.account, facts.mrap_arn), notes))
-            return 0
-        warnings = {r: f"{notes[r]}: viewers nearest {r} would get 403 for objects not yet copied"
-                    for r in args.activate if r in notes}
-        if confirm is None:
-            tty = sys.stdin.isatty() if interactive is None else interactive
-            if args.yes:
-                confirm = lambda question: True  # noqa: E731
-            elif tty:
-                confirm = _ask
-            elif not args.dry_run:
-                raise ToolError("refusing to change the routes without confirmation: no terminal to ask on; "
-                                "pass --yes (or --dry-run to see the change)")
-        change_routes(factory, facts.account, facts.mrap_arn, wanted, print, confirm or (lambda q: False),
-                      args.dry_run, not args.no_wait, sleep, args.timeout, warnings)
-    except ToolError as error:
-        print(f"routes: {error}", file=sys.stderr)
-        return 1
-    except ClientError as error:
-        print(f"routes: {refusal('read the stack and routes', error)}", file=sys.stderr)
-        return 1
-    except BotoCoreError as error:
-        print(f"routes: unable to call AWS: {error} (run where AWS credentials are set up, e.g. CloudShell)",
-              file=sys.stderr)
-        return 1
-    return 0

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Set
 
 from botocore.exceptions import ClientError
 
 from .clients import HOME_REGION, ClientFactory, ToolError
 from .errors import refusal
+from .rules import MAX_TEMPLATE_BODY_BYTES
 
-__all__ = ["StackResult", "deploy_stack", "delete_stack", "stack_outputs", "template_parameters",
-           "check_mrap_change", "deployed_function_name"]
+__all__ = ["StackResult", "ChangeSet", "template_body", "check_template_size", "prepare_change_set",
+           "execute_change_set", "discard_change_set", "deploy_stack", "delete_stack", "stack_outputs",
+           "template_parameters",           "check_mrap_change", "deployed_function_name"]
 
 Say = Callable[[str], None]
 Sleep = Callable[[float], None]
@@ -27,6 +31,9 @@ _DONE_BAD = {
     "UPDATE_ROLLBACK_FAILED",
     "UPDATE_FAILED",
 }
+# How long deploy waits for the stack before it says the stack continues without it, and how often it says it waits.
+STACK_WAIT_TIMEOUT = 90 * 60.0
+HEARTBEAT = 60.0
 # What CloudFormation says when a change set would change nothing.
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 # A template with a transform (AWS::LanguageExtensions) needs CAPABILITY_AUTO_EXPAND; the role needs CAPABILITY_IAM.
@@ -96,17 +103,33 @@ def _stream_events(cfn: Any, name: str, seen: Set[str], say: Say,
 
 
 def wait_for_stack(cfn: Any, name: str, seen: Set[str], say: Say, sleep: Sleep, poll: float = 10.0,
-                   failures: Optional[List[Dict[str, Any]]] = None) -> str:
+                   failures: Optional[List[Dict[str, Any]]] = None, timeout: float = STACK_WAIT_TIMEOUT,
+                   on_poll: Optional[Callable[[], None]] = None, heartbeat: float = HEARTBEAT) -> str:
     """Print stack events not in `seen` until the stack reaches a final state; return that state. Failed resource
-    events are appended to `failures` when given."""
+    events are appended to `failures` when given. A line every `heartbeat` seconds without events says the wait goes
+    on; after `timeout` seconds a ToolError says the stack continues without us. `on_poll` runs at every poll (deploy
+    sets a new MRAP's routes from there, as soon as the MRAP exists)."""
+    waited = quiet = 0.0
     while True:
         stack = _describe(cfn, name)
         status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+        before = len(seen)
         if stack is not None:
             _stream_events(cfn, name, seen, say, failures)
+        if on_poll is not None:
+            on_poll()
         if status in _DONE_OK or status in _DONE_BAD:
             return status
+        quiet = 0.0 if len(seen) != before else quiet + poll
+        if quiet >= heartbeat:
+            say(f"  stack {name}: {status}, {int(waited // 60)} min so far (CloudFront changes take minutes)")
+            quiet = 0.0
+        if waited >= timeout:
+            raise ToolError(f"unable to see stack {name} finish within {int(timeout // 60)} min: it is {status} and "
+                            "continues in CloudFormation; follow it in the console and run deploy again when it is "
+                            "done")
         sleep(poll)
+        waited += poll
 
 
 def _change_set_parameters(declared: Set[str], given: Mapping[str, str],
@@ -121,28 +144,50 @@ def _change_set_parameters(declared: Set[str], given: Mapping[str, str],
     return entries
 
 
-def deploy_stack(
-    clients: ClientFactory,
-    name: str,
-    body: str,
-    parameters: Mapping[str, str],
-    say: Say,
-    sleep: Sleep = time.sleep,
-) -> StackResult:
+def template_body(path: Path) -> str:
+    """The template as deploy sends it: minified JSON. CloudFormation takes at most MAX_TEMPLATE_BODY_BYTES of
+    TemplateBody in a request, and the indentation of the file in the repository is about half of its size."""
     try:
-        return _deploy_stack(clients, name, body, parameters, say, sleep)
+        return json.dumps(json.loads(path.read_text(encoding="utf-8")), separators=(",", ":"), sort_keys=False)
+    except (OSError, ValueError) as error:
+        raise ToolError(f"unable to read template {path}: {error}") from None
+
+
+def check_template_size(body: str) -> List[str]:
+    size = len(body.encode("utf-8"))
+    if size <= MAX_TEMPLATE_BODY_BYTES:
+        return []
+    return [f"template: {size:,} bytes minified, over CloudFormation's {MAX_TEMPLATE_BODY_BYTES:,} for a template "
+            "body in a request; shorten it (deploy does not upload templates to S3 for TemplateURL)"]
+
+
+@dataclass
+class ChangeSet:
+    """A change set CloudFormation has validated and not executed; `name` is "" when the stack would not change."""
+    stack_name: str
+    name: str
+    change_type: str
+    changes: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def deploy_stack(clients: ClientFactory, name: str, body: str, parameters: Mapping[str, str], say: Say,
+                 sleep: Sleep = time.sleep) -> StackResult:
+    """prepare_change_set and execute_change_set in one go."""
+    return execute_change_set(clients, prepare_change_set(clients, name, body, parameters, say, sleep), say, sleep)
+
+
+def prepare_change_set(clients: ClientFactory, name: str, body: str, parameters: Mapping[str, str], say: Say,
+                       sleep: Sleep = time.sleep) -> ChangeSet:
+    """Have CloudFormation validate the template and parameters in a change set, without executing it; deploy does
+    this before it writes anything else, so that a refusal leaves the account as it was."""
+    try:
+        return _prepare_change_set(clients, name, body, parameters, say, sleep)
     except ClientError as error:
-        raise refusal(f"deploy stack {name}", error) from None
+        raise refusal(f"create a change set for stack {name}", error, "nothing was changed") from None
 
 
-def _deploy_stack(
-    clients: ClientFactory,
-    name: str,
-    body: str,
-    parameters: Mapping[str, str],
-    say: Say,
-    sleep: Sleep = time.sleep,
-) -> StackResult:
+def _prepare_change_set(clients: ClientFactory, name: str, body: str, parameters: Mapping[str, str], say: Say,
+                        sleep: Sleep) -> ChangeSet:
     declared = template_parameters(body)
     unknown = sorted(set(parameters) - declared)
     if unknown:
@@ -157,43 +202,65 @@ def _deploy_stack(
         stack = None  # an earlier CREATE change set was never executed: create again
     if stack is not None and _same_as_deployed(cfn, name, body, parameters):
         say(f"stack {name}: no changes")
-        return StackResult(changed=False, outputs=stack_outputs(clients, name))
+        return ChangeSet(name, "", "UPDATE")
     change_type = "UPDATE" if stack is not None else "CREATE"
     change_set = f"{name}-{int(time.time())}"
-    cfn.create_change_set(
-        StackName=name,
-        ChangeSetName=change_set,
-        ChangeSetType=change_type,
-        TemplateBody=body,
-        Parameters=_change_set_parameters(declared, parameters, stack),
-        Capabilities=CAPABILITIES,
-        Tags=[{"Key": "mrap-edge:stack", "Value": name}],
-    )
+    cfn.create_change_set(StackName=name, ChangeSetName=change_set, ChangeSetType=change_type, TemplateBody=body,
+                          Parameters=_change_set_parameters(declared, parameters, stack), Capabilities=CAPABILITIES,
+                          Tags=[{"Key": "mrap-edge:stack", "Value": name}])
     while True:
         described = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)
-        status = described["Status"]
-        if status == "CREATE_COMPLETE":
+        if described["Status"] == "CREATE_COMPLETE":
             break
-        if status == "FAILED":
+        if described["Status"] == "FAILED":
             reason = described.get("StatusReason", "")
+            cfn.delete_change_set(StackName=name, ChangeSetName=change_set)
             if any(text in reason for text in _NO_CHANGES):
-                cfn.delete_change_set(StackName=name, ChangeSetName=change_set)
                 say(f"stack {name}: no changes")
-                return StackResult(changed=False, outputs=stack_outputs(clients, name))
-            raise ToolError(f"unable to create change set for stack {name}: {reason}")
+                return ChangeSet(name, "", "UPDATE")
+            if change_type == "CREATE":  # the empty stack a CREATE change set made: leave nothing behind
+                cfn.delete_stack(StackName=name)
+            raise ToolError(f"unable to create a change set for stack {name}: {reason}; nothing was changed")
         sleep(5)
-    for change in described.get("Changes", []):
-        rc = change.get("ResourceChange", {})
+    changes = [change.get("ResourceChange", {}) for change in described.get("Changes", [])]
+    for rc in changes:
         action, kind, logical = rc.get("Action", "?"), rc.get("ResourceType", "?"), rc.get("LogicalResourceId", "?")
         say(f"  change: {action:<8} {kind:<40} {logical}")
-    seen = _existing_events(cfn, name)
-    cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
-    say(f"stack {name}: {change_type.lower()} started")
-    failures: List[Dict[str, Any]] = []
-    final = wait_for_stack(cfn, name, seen, say, sleep, failures=failures)
+    say(f"stack {name}: change set {change_set} validated by CloudFormation (not executed yet)")
+    return ChangeSet(name, change_set, change_type, changes)
+
+
+def discard_change_set(clients: ClientFactory, change_set: ChangeSet) -> None:
+    """Delete a change set not executed, and the empty stack a CREATE change set made."""
+    if not change_set.name:
+        return
+    cfn = clients("cloudformation", HOME_REGION)
+    try:
+        cfn.delete_change_set(StackName=change_set.stack_name, ChangeSetName=change_set.name)
+        if change_set.change_type == "CREATE":
+            cfn.delete_stack(StackName=change_set.stack_name)
+    except ClientError as error:
+        raise refusal(f"delete change set {change_set.name}", error) from None
+
+
+def execute_change_set(clients: ClientFactory, change_set: ChangeSet, say: Say, sleep: Sleep = time.sleep,
+                       on_poll: Optional[Callable[[], None]] = None,
+                       timeout: float = STACK_WAIT_TIMEOUT) -> StackResult:
+    name = change_set.stack_name
+    if not change_set.name:
+        return StackResult(changed=False, outputs=stack_outputs(clients, name))
+    cfn = clients("cloudformation", HOME_REGION)
+    try:
+        seen = _existing_events(cfn, name)
+        cfn.execute_change_set(StackName=name, ChangeSetName=change_set.name)
+        say(f"stack {name}: {change_set.change_type.lower()} started")
+        failures: List[Dict[str, Any]] = []
+        final = wait_for_stack(cfn, name, seen, say, sleep, failures=failures, timeout=timeout, on_poll=on_poll)
+    except ClientError as error:
+        raise refusal(f"deploy stack {name}", error) from None
     if final not in _DONE_OK:
         hint = _failure_hint(failures)
-        raise ToolError(f"unable to {change_type.lower()} stack {name}: it ended in {final}"
+        raise ToolError(f"unable to {change_set.change_type.lower()} stack {name}: it ended in {final}"
                         + (f"; {hint}" if hint else " (see the events above)"))
     say(f"stack {name}: {final}")
     return StackResult(changed=True, outputs=stack_outputs(clients, name))

@@ -10,29 +10,27 @@ deletion, saying each time what it is waiting for.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from typing import Any, Callable, List, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from botocore.exceptions import ClientError
 
-from botocore.exceptions import BotoCoreError
-
 from . import adopted_role, backfill, edge_services
-from .buckets import CREATED_BY_TAG, FAILOVER_POLICY_SID
-from .clients import HOME_REGION, ClientFactory, SessionClients, ToolError
-from .errors import error_code, refusal, unexpected
+from .buckets import CREATED_BY_TAG, FAILOVER_POLICY_SID, bucket_region
+from .clients import HOME_REGION, ClientFactory, ToolError
+from .errors import error_code, refusal
+from ..stack_buckets import buckets_from_stack, code_bucket_name
 from .regions import Bucket
-from .replication import current_replication, replication_role_name, role_arn_for, without_our_rules
-from .stack import delete_stack, deployed_function_name, existing_stack
+from .replication import (REPLICATION_POLICY_NAME, current_replication, replication_role_name, role_arn_for,
+                          without_our_rules)
+from .stack import delete_stack, existing_stack
 
-__all__ = ["teardown", "cleanup_function", "main"]
+__all__ = ["Found", "find_deployment", "teardown", "cleanup_function"]
 
 Say = Callable[[str], None]
 Sleep = Callable[[float], None]
-
 
 
 def _created_by_deploy(s3: Any, name: str) -> bool:
@@ -81,12 +79,13 @@ def _remove_failover_statement(s3: Any, name: str, say: Say) -> None:
     say(f"bucket policy of {name}: CloudFront failover statement removed")
 
 
-def _remove_our_rules(clients: ClientFactory, bucket: Bucket, say: Say) -> Optional[str]:
+def _remove_our_rules(clients: ClientFactory, bucket: Bucket, stack_name: str, role_arn: str,
+                      say: Say) -> Optional[str]:
     """Take mrap-edge's replication rules out of a kept bucket; the role its remaining configuration names, if any."""
     config = current_replication(clients, bucket)
     if not config:
         return None
-    rest = without_our_rules(config)
+    rest = without_our_rules(config, stack_name, role_arn)
     s3 = clients("s3", bucket.region)
     if rest is None:
         s3.delete_bucket_replication(Bucket=bucket.name)
@@ -111,58 +110,133 @@ def _delete_role(iam: Any, name: str, say: Say) -> None:
                 from None
 
 
-def teardown(clients: ClientFactory, stack_name: str, delete_buckets: bool, say: Say = print,
-             sleep: Sleep = time.sleep, code_bucket: Optional[str] = None) -> None:
+@dataclass
+class Found:
+    """What deploy made for a stack, found with the stack or without it."""
+    stack: Optional[Dict[str, Any]]
+    buckets: List[Bucket]
+    found_by: str
+    created: Dict[str, bool] = field(default_factory=dict)  # bucket name -> deploy created it (its tag)
+
+
+def _buckets_in_role_policy(clients: ClientFactory, stack_name: str) -> List[str]:
+    """The buckets the replication role may replicate between: its policy names every bucket deploy set up."""
+    iam = clients("iam", HOME_REGION)
+    try:
+        document = iam.get_role_policy(RoleName=replication_role_name(stack_name),
+                                       PolicyName=REPLICATION_POLICY_NAME)["PolicyDocument"]
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return []
+        raise refusal(f"read role {replication_role_name(stack_name)}", error,
+                      "the caller needs iam:GetRolePolicy") from None
+    document = json.loads(document) if isinstance(document, str) else document
+    arns = [arn for statement in document.get("Statement", []) for arn in _as_list(statement.get("Resource"))]
+    return list(dict.fromkeys(arn.split(":::", 1)[1] for arn in arns if arn.startswith("arn:aws:s3:::")
+                              and "/" not in arn))
+
+
+def _as_list(value: Any) -> List[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def find_deployment(clients: ClientFactory, stack_name: str, given: Sequence[Bucket] = ()) -> Found:
+    """The stack and its buckets: from --buckets when given, else the stack's outputs, else (a deploy that failed
+    before the stack existed) the buckets the replication role's policy names, in their Regions (HeadBucket)."""
     existing = existing_stack(clients, stack_name)  # a refusal stops here: nothing is deleted blind
     outputs = {o["OutputKey"]: o["OutputValue"] for o in (existing or {}).get("Outputs", [])}
-    names = [n for n in outputs.get("BucketNames", "").split(",") if n]
-    regions = outputs.get("BucketRegions", "").split(",")
-    buckets = [Bucket(n, r) for n, r in zip(names, regions)]
+    from_stack = buckets_from_stack(outputs)
+    if given:
+        found = Found(existing, list(given), "--buckets")
+    elif from_stack:
+        found = Found(existing, from_stack, "the stack's outputs")
+    else:
+        buckets = []
+        for name in _buckets_in_role_policy(clients, stack_name):
+            try:
+                buckets.append(Bucket(name, bucket_region(clients, name)))
+            except ToolError:
+                continue  # deleted since
+        found = Found(existing, buckets, f"the policy of role {replication_role_name(stack_name)}")
+    found.created = {b.name: _created_by_deploy(clients("s3", b.region), b.name) for b in found.buckets}
+    return found
+
+
+def _plan_lines(found: Found, stack_name: str, delete_buckets: bool) -> List[str]:
+    lines = [f"delete stack {stack_name} ({found.stack['StackStatus']})" if found.stack
+             else f"stack {stack_name}: none"]
+    if not found.buckets:
+        return lines + ["no buckets found (pass --buckets name@region,... to name them)"]
+    lines.append(f"buckets found from {found.found_by}: " + ", ".join(b.name for b in found.buckets))
+    for bucket in found.buckets:
+        if delete_buckets and found.created[bucket.name]:
+            lines.append(f"delete bucket {bucket.name} ({bucket.region}) with every object version: deploy created "
+                         "it")
+        elif delete_buckets:
+            lines.append(f"keep bucket {bucket.name}: take mrap-edge's replication rules out of it (yours stay)")
+        else:
+            lines.append(f"keep bucket {bucket.name} and its replication (pass --delete-buckets to remove them)")
+    if delete_buckets:
+        lines.append(f"delete roles {replication_role_name(stack_name)} and {backfill.batch_role_name(stack_name)} "
+                     "unless something still uses them")
+    return lines
+
+
+def teardown(clients: ClientFactory, stack_name: str, delete_buckets: bool, say: Say = print,
+             sleep: Sleep = time.sleep, code_bucket: Optional[str] = None, buckets: Sequence[Bucket] = (),
+             dry_run: bool = False, confirm: Callable[[str], bool] = lambda question: True) -> bool:
+    """Say what will be deleted and kept, ask, then delete; False when nothing was done (dry run, not confirmed)."""
+    found = find_deployment(clients, stack_name, buckets)
+    say(f"teardown {'would' if dry_run else 'will'}:")
+    for line in _plan_lines(found, stack_name, delete_buckets):
+        say(f"  {line}")
+    if dry_run:
+        say("dry run: nothing was deleted")
+        return False
+    if not confirm("go ahead?"):
+        raise ToolError("not confirmed: nothing was deleted")
     delete_stack(clients, stack_name, say, sleep)
     edge_services.delete_native_oac(clients, stack_name, say)
-    for bucket in buckets:  # native mode admits CloudFront on every bucket, the function mode on the first
+    for bucket in found.buckets:  # native mode admits CloudFront on every bucket, the function mode on the first
         _remove_failover_statement(clients("s3", bucket.region), bucket.name, say)
     if not delete_buckets:
-        if buckets:
-            say("buckets kept (they hold your data), with their replication; pass --delete-buckets to delete the ones "
-                "deploy created")
-        return
-    if not buckets:
-        # Without the stack's outputs the buckets are unknown, and so is what still names the roles: keep them.
-        say(f"buckets and roles kept: stack {stack_name} is gone, so its buckets are unknown; delete them, and the "
-            f"roles {replication_role_name(stack_name)} and {backfill.batch_role_name(stack_name)}, by hand if "
-            "nothing uses them")
-        return
+        return True
+    _delete_buckets_and_roles(clients, stack_name, found, say, code_bucket)
+    return True
+
+
+def _delete_buckets_and_roles(clients: ClientFactory, stack_name: str, found: Found, say: Say,
+                              code_bucket: Optional[str]) -> None:
     account = str(clients("sts", HOME_REGION).get_caller_identity()["Account"])
     replication_role = replication_role_name(stack_name)
     replication_arn = role_arn_for(account, replication_role)
-    created = {b.name: _created_by_deploy(clients("s3", b.region), b.name) for b in buckets}
     kept: List[str] = []
     referencing: List[str] = []
+    kept_buckets = [b for b in found.buckets if not found.created[b.name]]
+    # With --adopt-replication-role our rules sit under the user's role (adopted_role.py): ours by id under that role.
+    adopted = adopted_role.adopted_role_arn(clients, stack_name, kept_buckets)
     # Rules first: a kept bucket's rules may name a bucket about to be deleted, or the role.
-    for bucket in buckets:
-        if created[bucket.name]:
-            continue
+    for bucket in kept_buckets:
         kept.append(bucket.name)
-        if _remove_our_rules(clients, bucket, say) == replication_arn:
+        if _remove_our_rules(clients, bucket, stack_name, adopted or replication_arn, say) == replication_arn:
             referencing.append(bucket.name)
-    adopted_role.release_adopted_role(clients, stack_name, [b for b in buckets if not created[b.name]], say)
-    for bucket in buckets:
-        if created[bucket.name]:
+    adopted_role.release_adopted_role(clients, stack_name, kept_buckets, say, role_arns=[adopted] if adopted else [])
+    for bucket in found.buckets:
+        if found.created[bucket.name]:
             _empty_and_delete(clients("s3", bucket.region), bucket.name, say)
     iam = clients("iam", HOME_REGION)
     if referencing:
         say(f"role {replication_role} kept: the replication configuration of {', '.join(referencing)} still names it")
     else:
         _delete_role(iam, replication_role, say)
-    running = [j for j in backfill.list_stack_jobs(clients, account, stack_name, [b.region for b in buckets])
-               if j.running] if buckets else []
+    running = [j for j in backfill.list_stack_jobs(clients, account, stack_name, [b.region for b in found.buckets])
+               if j.running] if found.buckets else []
     if running:
         say(f"role {backfill.batch_role_name(stack_name)} kept: backfill job(s) "
             f"{', '.join(j.job_id for j in running)} still running")
     else:
         _delete_role(iam, backfill.batch_role_name(stack_name), say)
-    backfill.delete_record(clients, code_bucket or f"mrap-edge-deployables-{account}", stack_name)
+    backfill.delete_record(clients, code_bucket or code_bucket_name(account), stack_name)
     for name in kept:
         say(f"bucket {name} kept: deploy did not create it (its objects, policy and your replication rules stay)")
 
@@ -211,46 +285,3 @@ def cleanup_function(clients: ClientFactory, function_name: str, say: Say = prin
             sleep(interval)
     say(f"function {function_name}: still replicated; run `scripts/teardown cleanup` again later")
     return False
-
-
-def main(argv: Optional[Sequence[str]] = None, clients: Optional[ClientFactory] = None,
-         sleep: Sleep = time.sleep) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/teardown", description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", choices=["stack", "cleanup"], default="stack",
-                        help="stack (default): delete the stack and deploy's extras; cleanup: delete the function")
-    parser.add_argument("--stack-name", default="mrap-edge")
-    parser.add_argument("--function-name",
-                        help="cleanup: the retained function (default: the stack's, while the stack exists; "
-                             "teardown prints it)")
-    parser.add_argument("--delete-buckets", action="store_true",
-                        help="also empty and delete the buckets deploy created, and the replication role")
-    parser.add_argument("--code-bucket", help="the deployables bucket deploy used (default "
-                        "mrap-edge-deployables-<account>); its backfill record is deleted with --delete-buckets")
-    parser.add_argument("--interval", type=float, default=600.0, help="cleanup: seconds between attempts")
-    parser.add_argument("--attempts", type=int, default=24, help="cleanup: attempts before giving up")
-    args = parser.parse_args(argv)
-    try:
-        factory: ClientFactory = clients or SessionClients()
-        # The function's name is the stack's own (<FunctionName>-<8 hex digits of the stack id>): read it while
-        # the stack exists.
-        function_name = args.function_name or deployed_function_name(factory, args.stack_name)
-        if args.command == "cleanup":
-            if not function_name:
-                raise ToolError(f"unable to tell which function to delete: stack {args.stack_name} is gone; pass "
-                                "--function-name (scripts/teardown printed it)")
-            done = cleanup_function(factory, function_name, sleep=sleep, interval=args.interval,
-                                    attempts=args.attempts)
-            if done:  # only now: a replica still running would create its log group again
-                edge_services.delete_log_groups(factory, function_name, print)
-            return 0 if done else 2
-        teardown(factory, args.stack_name, args.delete_buckets, sleep=sleep, code_bucket=args.code_bucket)
-        if function_name:
-            print(f"next: `scripts/teardown cleanup --function-name {function_name}` deletes the retained function "
-                  "once CloudFront has removed its replicas (hours)")
-    except ToolError as error:
-        print(f"teardown: {error}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as error:
-        print(f"teardown: {unexpected(error)}", file=sys.stderr)
-        return 1
-    return 0

@@ -9,8 +9,9 @@ from typing import Dict, Tuple
 
 __all__ = ["PROBE_KEY", "png", "probe_body", "sample_objects", "AWKWARD_KEYS"]
 
-# scripts/check-regions reads this key through the distribution and prints the bucket named in its body.
-PROBE_KEY = "mrap-edge-probe.json"
+# scripts/check-regions reads this key through the distribution and prints the bucket named in its body; the name
+# has one home, with the other names mrap-edge writes in an account.
+from infra.aws.names import PROBE_KEY  # noqa: E402
 
 # Keys whose wire form differs from their text: S3's canonical URI escapes all of these (a raw "+" even means space).
 AWKWARD_KEYS: Tuple[str, ...] = (

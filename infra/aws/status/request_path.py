@@ -22,9 +22,8 @@ from .responses import SIGNED_URL_REFUSED, explain
 __all__ = ["PROBE_KEY", "Fetched", "fetch", "request_path_checks", "key_path"]
 
 AREA: Area = "request path"
-# The per-bucket object scripts/upload-probes writes (infra/aws/buckets.PROBE_KEY; repeated so that this package
-# reads nothing from a module other engineers are changing).
-PROBE_KEY = "mrap-edge-probe.json"
+# The per-bucket object scripts/upload-probes writes: its name has one home.
+from ..names import PROBE_KEY  # noqa: E402
 # The URL signer (signing.UrlSigner), typed here without importing it: this module needs the standard library only.
 Sign = Optional[Callable[[str], str]]
 ASK_FOR_A_KEY = ("the behaviour requires signed URLs: pass --key-pair-id (the stack's SignedUrlKeyPairId1 output) "

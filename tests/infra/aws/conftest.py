@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
@@ -11,20 +10,10 @@ import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
-from .helpers import TEST_TEMPLATE, TOOL_CALLS, Clients
+from .account import Account
+from .helpers import TEST_TEMPLATE, TOOL_CALLS, called_by_the_tools
 
-_PRODUCT = tuple(str(Path(__file__).resolve().parents[3] / top) + "/" for top in ("infra", "scripts"))
 _EVERY_CALL_CHECK = "test_every_call_the_tools_made_in_this_session_is_in_the_deployer_policy"
-
-
-def _called_by_the_tools() -> bool:
-    """Is a frame of product code on the stack (not a test setting up moto)?"""
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code.co_filename.startswith(_PRODUCT):
-            return True
-        frame = frame.f_back
-    return False
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,7 +23,7 @@ def _record_tool_calls() -> Iterator[None]:
     original = BaseClient._make_api_call
 
     def recording(client: Any, operation: str, params: Dict[str, Any]) -> Any:
-        if _called_by_the_tools():
+        if called_by_the_tools():
             versioned = bool(params.get("VersionId")) or any(
                 o.get("VersionId") for o in (params.get("Delete") or {}).get("Objects", []))
             TOOL_CALLS.add((client.meta.service_model.service_name, operation, "VersionId" if versioned else ""))
@@ -52,12 +41,13 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    """The account: moto, with the model of what moto lacks (tests/infra/aws/account.py)."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        yield Clients()
+        yield Account()
 
 
 @pytest.fixture

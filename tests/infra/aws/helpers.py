@@ -1,24 +1,29 @@
-"""Shared by the AWS tooling tests: moto-backed clients with botocore Stubbers for the services moto lacks, a client
-wrapper that fails on any write (dry runs), the stand-in template, and s3control answers shaped like the model's."""
+"""Shared by the AWS tooling tests: moto-backed clients (the base of the account model in account.py) with botocore
+Stubbers for what neither knows (CloudFront's answers, AWS's refusals), a client wrapper that fails on any write (dry
+runs), the stand-in template, and the ListJobs answers the probes' tests still stub."""
 from __future__ import annotations
 
 import datetime
 import json
+import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import boto3
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from infra.aws import deploy as deploy_module
 from infra.aws import encryption
+from infra.cli import deploy as deploy_cli
 from infra.aws.clients import ToolError
 from infra.aws.regions import parse_buckets
 
 ACCOUNT = "123456789012"
 LONDON, OHIO = "mrap-edge-demo-eu-west-2", "mrap-edge-demo-us-east-2"
 BUCKETS = f"{LONDON}@eu-west-2,{OHIO}@us-east-2"
-MRAP_ARN = f"arn:aws:s3::{ACCOUNT}:accesspoint/mfzwi23gnjvgw.mrap"
+# The stand-in stack's MRAP: its alias is derived from its name (a real alias is random), so a new name is a new MRAP.
+MRAP_ARN_FORMAT = "arn:aws:s3::{account}:accesspoint/{name}.mrap"
+MRAP_ARN = MRAP_ARN_FORMAT.format(account=ACCOUNT, name="mrap-edge")
 DIST_ID = "E2QWRUHAPOMQZL"
 CODE_BUCKET = f"mrap-edge-deployables-{ACCOUNT}"
 # A stand-in stack for moto, which cannot create MRAPs or distributions: same parameters, outputs of the same shape.
@@ -32,7 +37,7 @@ TEST_TEMPLATE = {
     },
     "Outputs": {
         "DistributionId": {"Value": DIST_ID},
-        "MrapArn": {"Value": MRAP_ARN},
+        "MrapArn": {"Value": {"Fn::Sub": "arn:aws:s3::${AWS::AccountId}:accesspoint/${MrapName}.mrap"}},
         "BucketNames": {"Value": {"Ref": "BucketNames"}},
         "BucketRegions": {"Value": {"Ref": "BucketRegions"}},
         "CodeKey": {"Value": {"Ref": "CodeKey"}},
@@ -42,6 +47,26 @@ STUBBED_SERVICES = ("cloudfront", "s3control", "wafv2")
 # Every AWS call the tools made in this test session, (service, operation, the parameters that choose the IAM action):
 # recorded by tests/infra/aws/conftest.py, checked against the deployer's policy by test_permissions.py.
 TOOL_CALLS: Set[Tuple[str, str, str]] = set()
+_ROOT = Path(__file__).resolve().parents[3]
+# The tools' code; the local stand-in (infra/local) plays AWS in some of these tests, its calls are not the tools'.
+_PRODUCT = tuple(str(_ROOT / top) + "/" for top in ("infra/aws", "infra/cli", "scripts"))
+_ACCOUNT_MODEL = str(Path(__file__).resolve().parent / "account.py")
+# What the account model does as AWS, on AWS's own account (a Batch Replication job's copies), is no tool's call.
+_AWS_OWN_WORK = {"settle", "_copy_finished_jobs"}
+
+
+def called_by_the_tools() -> bool:
+    """Is a frame of product code on the stack (not a test setting up moto), and is the call not AWS's own work in
+    the account model?"""
+    frame = sys._getframe(1)
+    by_the_tools = False
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename == _ACCOUNT_MODEL and code.co_name in _AWS_OWN_WORK:
+            return False
+        by_the_tools = by_the_tools or code.co_filename.startswith(_PRODUCT)
+        frame = frame.f_back
+    return by_the_tools
 
 
 class Clients:
@@ -51,7 +76,7 @@ class Clients:
         self.real: Dict[Tuple[str, str], Any] = {}
         self.stubs: Dict[str, Stubber] = {}
         self.stubbed: Dict[str, Any] = {}
-        self.replication = _ReplicationEcho()
+        self.replication_echo = _ReplicationEcho()
 
     def stub(self, service: str, region: str = "us-east-1") -> Stubber:
         """The service's Stubber, created on first use; responses queue up in call order."""
@@ -75,7 +100,7 @@ class Clients:
             if service == "cloudformation":
                 self.real[key].meta.events.register("after-call.cloudformation.ExecuteChangeSet", _moto_refresh)
             if service == "s3":
-                self.replication.register(self.real[key])
+                self.replication_echo.register(self.real[key])
         return self.real[key]
 
 
@@ -157,21 +182,10 @@ def distribution_response() -> Dict[str, Any]:
                                "Comment": "mrap-edge", "Enabled": True}}, "ETag": "E2QWRUHEXAMPLE"}
 
 
-def routes_answer(london: int, ohio: int) -> Dict[str, Any]:
-    return {"Mrap": MRAP_ARN, "Routes": [
-        {"Bucket": LONDON, "Region": "eu-west-2", "TrafficDialPercentage": london},
-        {"Bucket": OHIO, "Region": "us-east-2", "TrafficDialPercentage": ohio}]}
-
-
-def expect_get_routes(clients: Clients, london: int = 100, ohio: int = 100) -> None:
-    clients.stub("s3control").add_response("get_multi_region_access_point_routes", routes_answer(london, ohio),
-                                           {"AccountId": ACCOUNT, "Mrap": MRAP_ARN})
-
-
-def expect_report(clients: Clients, london: int = 100, ohio: int = 100) -> None:
-    """What deploy's closing report reads: the distribution and the routes."""
+def expect_report(clients: Clients) -> None:
+    """What deploy's closing report reads from CloudFront, which the account model leaves to moto's absence: the
+    distribution."""
     clients.stub("cloudfront").add_response("get_distribution", distribution_response(), {"Id": DIST_ID})
-    expect_get_routes(clients, london, ohio)
 
 
 def expect_list_jobs(clients: Clients, jobs: Sequence[Dict[str, Any]] = (), regions: Sequence[str] = ("x",)) -> None:
@@ -192,39 +206,6 @@ def job_item(job_id: str, status: str, source: str = LONDON, destinations: str =
                                 "NumberOfTasksFailed": failed, "Timers": {"ElapsedTimeInActiveSeconds": elapsed}}}
 
 
-def describe_answer(job_id: str, status: str, reasons: Sequence[Tuple[str, str]] = (),
-                    **progress: Any) -> Dict[str, Any]:
-    """A DescribeJob answer (JobDescriptor) for a backfill job."""
-    item = job_item(job_id, status, **progress)
-    item.pop("Operation")
-    item.update({"ConfirmationRequired": False, "JobArn": f"arn:aws:s3:eu-west-2:{ACCOUNT}:job/{job_id}",
-                 "Operation": {"S3ReplicateObject": {}},
-                 "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-backfill",
-                 "FailureReasons": [{"FailureCode": c, "FailureReason": r} for c, r in reasons]})
-    return {"Job": item}
-
-
-def expect_create_job(clients: Clients, job_id: str, source: str = LONDON, destinations: str = OHIO,
-                      statuses: Sequence[str] = ("NONE", "FAILED")) -> None:
-    arn = f"arn:aws:s3:::{source}"
-    clients.stub("s3control").add_response("create_job", {"JobId": job_id}, {
-        "AccountId": ACCOUNT, "ConfirmationRequired": False, "Operation": {"S3ReplicateObject": {}},
-        "Report": {"Bucket": arn, "Format": "Report_CSV_20180820", "Enabled": True,
-                   "Prefix": "mrap-edge-backfill/reports", "ReportScope": "FailedTasksOnly",
-                   "ExpectedBucketOwner": ACCOUNT},
-        "ClientRequestToken": ANY,
-        "ManifestGenerator": {"S3JobManifestGenerator": {
-            "ExpectedBucketOwner": ACCOUNT, "SourceBucket": arn,
-            "ManifestOutputLocation": {"ExpectedManifestBucketOwner": ACCOUNT, "Bucket": arn,
-                                       "ManifestPrefix": "mrap-edge-backfill/manifests",
-                                       "ManifestFormat": "S3InventoryReport_CSV_20211130"},
-            "Filter": {"EligibleForReplication": True, "ObjectReplicationStatuses": list(statuses)},
-            "EnableManifestOutput": True}},
-        "Description": f"mrap-edge backfill mrap-edge {source} to {destinations}",
-        "Priority": 10, "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-backfill",
-        "Tags": [{"Key": "mrap-edge:stack", "Value": "mrap-edge"}]})
-
-
 def make_bucket(clients: Clients, name: str, region: str, versioned: bool = True, objects: int = 0) -> None:
     s3 = clients("s3", region)
     kwargs: Dict[str, Any] = {"Bucket": name}
@@ -238,17 +219,19 @@ def make_bucket(clients: Clients, name: str, region: str, versioned: bool = True
 
 
 def run_deploy(clients: Any, package: Path, template: Path, *extra: str, buckets: str = BUCKETS,
-               ) -> Tuple[int, List[str]]:
+               sleep: Optional[Callable[[float], None]] = None) -> Tuple[int, List[str]]:
     """deploy() with the options the command line would give; (exit code, what it said)."""
     said: List[str] = []
     args = ["--buckets", buckets, "--zip", str(package), "--template", str(template), *extra]
-    options = deploy_module.build_parser().parse_args(args)
+    options = deploy_cli.build_parser().parse_args(args)
     try:
         deploy_module.deploy(clients, deploy_module.DeployOptions(
             buckets=parse_buckets(options.buckets), zip_path=options.zip, template=options.template,
             create_buckets=options.create_buckets, rtc=options.rtc, native=options.native,
-            dry_run=options.dry_run, kms_keys=encryption.parse_kms_keys(options.kms_key),
-            adopt_replication_role=options.adopt_replication_role), say=said.append, sleep=lambda _: None)
+            dry_run=options.dry_run, mrap_name=options.mrap_name, memory=options.memory,
+            stack_name=options.stack_name, kms_keys=encryption.parse_kms_keys(options.kms_key),
+            adopt_replication_role=options.adopt_replication_role, missing_keys=options.missing_keys),
+            say=said.append, sleep=sleep or getattr(clients, "clock", None) and clients.clock.sleep or (lambda _: None))
     except ToolError as error:
         return 1, said + [str(error)]
     return 0, said

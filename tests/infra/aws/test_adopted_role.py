@@ -59,7 +59,7 @@ def test_adopts_their_role_with_a_policy_of_ours_and_keeps_theirs(aws: Clients) 
     assert "adopted" in said[0]
     # Our rules go under their role, next to their rule, which is kept as it is.
     current = replication.current_replication(aws, BUCKETS[0])
-    plan = replication.plan_replication(BUCKETS[0], BUCKETS, role, False, current)
+    plan = replication.plan_replication("mrap-edge", BUCKETS[0], BUCKETS, role, False, current)
     assert plan.config["Role"] == role and plan.kept == ["backup-invoices"]
     theirs = plan.config["Rules"][0]  # as S3 (moto) echoes it back
     assert (theirs["ID"], theirs["Destination"]) == ("backup-invoices", _their_rule()["Destination"])

@@ -9,6 +9,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from infra.cli import teardown as teardown_cli
 from infra.aws import edge_services
 from infra.aws.errors import ToolError
 
@@ -85,10 +86,9 @@ def test_a_report_that_aws_refuses_is_a_warning_not_a_failed_deploy() -> None:
 
 def test_teardown_cleanup_removes_the_log_groups_once_the_function_is_gone(logs_world: Any,
                                                                          capsys: pytest.CaptureFixture) -> None:
-    from infra.aws import teardown
 
     edge_services.set_log_retention(logs_world, FUNCTION, 30, lambda _: None)
-    assert teardown.main(["cleanup", "--function-name", FUNCTION], clients=logs_world, sleep=lambda _: None) == 0
+    assert teardown_cli.main(["cleanup", "--function-name", FUNCTION], clients=logs_world, sleep=lambda _: None) == 0
     assert all(_retention(logs_world, region) == [] for region in edge_services.enabled_regions(logs_world))
     assert f"log group {GROUP}: deleted in" in capsys.readouterr().out
 

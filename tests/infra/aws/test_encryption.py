@@ -11,7 +11,7 @@ from infra.aws import backfill, encryption
 from infra.aws.clients import ToolError
 from infra.aws.regions import Bucket
 
-from .helpers import ACCOUNT, LONDON, OHIO, Clients, ReadOnly, expect_list_jobs, job_item, make_bucket
+from .helpers import ACCOUNT, LONDON, OHIO, Clients, ReadOnly, make_bucket
 
 LONDON_B, OHIO_B = Bucket(LONDON, "eu-west-2"), Bucket(OHIO, "us-east-2")
 DIST_ARN = "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"
@@ -151,13 +151,11 @@ def test_a_malformed_kms_key_option_is_one_line(value: str) -> None:
 
 
 def test_a_clean_job_that_left_sse_kms_objects_out_does_not_make_ohio_complete(aws: Clients) -> None:
-    # GIVEN SSE-KMS London replicating to Ohio with a rule that does not opt in, and a job that ended clean
+    # GIVEN SSE-KMS London replicating to Ohio with a rule that does not opt in (a job under it would end clean)
     _kms_london(aws)
     make_bucket(aws, OHIO, "us-east-2")
     aws("s3", "eu-west-2").put_bucket_replication(Bucket=LONDON, ReplicationConfiguration={
         "Role": "arn:aws:iam::123456789012:role/mrap-edge-replication", "Rules": [_our_rule(OHIO)]})
-    expect_list_jobs(aws, [job_item("job-1", "Complete", total=3, succeeded=3, elapsed=30)],
-                     regions=["eu-west-2", "us-east-2"])
     record = backfill.Record(bucket="deployables", key="record.json")
     # WHEN the backfill is planned THEN it refuses to count London -> Ohio complete, saying why
     with pytest.raises(ToolError, match="unable to count the backfill of .* as complete"):

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from infra import packaging
 from infra.aws import deploy as deploy_module
+from infra.cli import deploy as deploy_cli
 from infra.aws import preflight
 from infra.aws.errors import ToolError
 from infra.aws.regions import parse_buckets
@@ -210,7 +211,7 @@ def test_deploy_refuses_before_any_aws_call(tmp_path: Path) -> None:
 
 
 def test_the_cli_prints_the_refusal_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code = deploy_module.main(["--buckets", "london-images@eu-west-2,ohio-images@us-east-2", "--origin-path",
+    code = deploy_cli.main(["--buckets", "london-images@eu-west-2,ohio-images@us-east-2", "--origin-path",
                                "/my images", "--zip", str(_zip(tmp_path))],
                               clients=lambda service, region: pytest.fail(f"called {service}"))
     err = capsys.readouterr().err

@@ -1,5 +1,6 @@
-"""The MRAP routes: what is sent to S3's control API (botocore Stubber; moto has no routes calls), what is refused
-before anything is sent, and the fall-back to the next control Region when one cannot be reached."""
+"""The MRAP routes: what is sent to S3's control API (the account model's routes, with their propagation time), what
+is refused before anything is sent, and the fall-back to the next control Region when one cannot be reached (botocore
+Stubber: an unreachable endpoint and AWS's refusals)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
@@ -9,8 +10,11 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from infra.aws import routes
+from infra.aws import routes, rules
 from infra.aws.errors import ToolError
+
+from .account import Account, ModelMrap
+from .helpers import ACCOUNT as MODEL_ACCOUNT
 
 ACCOUNT = "111122223333"
 MRAP = routes.mrap_arn(ACCOUNT, "mfzwi23gnjvgw.mrap")
@@ -51,40 +55,39 @@ def _expect_get(stub: Stubber, london: int, ohio: int) -> None:
                       {"AccountId": ACCOUNT, "Mrap": MRAP})
 
 
-def test_making_a_region_passive_submits_only_that_route_and_waits_until_it_reads_back() -> None:
-    control = StubbedControl()
-    stub = control.stubs["us-east-1"]
-    _expect_get(stub, 100, 100)
-    stub.add_response("submit_multi_region_access_point_routes", {}, {
-        "AccountId": ACCOUNT, "Mrap": MRAP,
-        "RouteUpdates": [{"Bucket": "images-ohio", "Region": "us-east-2", "TrafficDialPercentage": 0}],
-    })
-    _expect_get(stub, 100, 100)  # not in effect yet
-    _expect_get(stub, 100, 0)
+def _model_mrap(aws: Account, london: int = 100, ohio: int = 100) -> str:
+    arn = routes.mrap_arn(MODEL_ACCOUNT, "mrap-edge.mrap")
+    aws.mraps[arn] = ModelMrap("mrap-edge", arn, [("images-london", "eu-west-2"), ("images-ohio", "us-east-2")],
+                               aws.clock.now, {"eu-west-2": [(aws.clock.now, london)],
+                                               "us-east-2": [(aws.clock.now, ohio)]})
+    return arn
+
+
+def test_making_a_region_passive_submits_only_that_route_and_says_in_effect_after_the_propagation_time(
+        aws: Account) -> None:
+    mrap = _model_mrap(aws)
     said: List[str] = []
-    slept: List[float] = []
-    after = routes.set_routes(control, ACCOUNT, MRAP, {"us-east-2": routes.PASSIVE}, said.append, sleep=slept.append)
-    stub.assert_no_pending_responses()
+    submitted_at = aws.clock.now
+    after = routes.change_routes(aws, MODEL_ACCOUNT, mrap, {"us-east-2": routes.PASSIVE}, said.append,
+                                 sleep=aws.clock.sleep)
     assert [(r.region, r.state) for r in after] == [("eu-west-2", "active"), ("us-east-2", "passive")]
-    assert "routes: us-east-2 (images-ohio) active -> passive" in said
-    assert slept == [10.0]
+    assert "routes: us-east-2 (images-ohio) active -> passive" in said and said[-1] == "routes: in effect"
+    assert aws.writes("s3control") == ["s3control.SubmitMultiRegionAccessPointRoutes"]
+    assert aws.clock.now - submitted_at >= rules.ROUTE_PROPAGATION
 
 
-def test_dry_run_reads_and_prints_but_submits_nothing() -> None:
-    control = StubbedControl()
-    _expect_get(control.stubs["us-east-1"], 100, 100)
+def test_dry_run_reads_and_prints_but_submits_nothing(aws: Account) -> None:
+    mrap = _model_mrap(aws)
     said: List[str] = []
-    routes.set_routes(control, ACCOUNT, MRAP, {"us-east-2": 0}, said.append, dry_run=True)
-    control.stubs["us-east-1"].assert_no_pending_responses()  # a submit would have found no stubbed answer
-    assert said[-1] == "routes: dry run, nothing submitted"
+    routes.change_routes(aws, MODEL_ACCOUNT, mrap, {"us-east-2": 0}, said.append, dry_run=True)
+    assert said[-1] == "routes: dry run, nothing submitted" and aws.writes("s3control") == []
 
 
-def test_no_change_submits_nothing() -> None:
-    control = StubbedControl()
-    _expect_get(control.stubs["us-east-1"], 100, 0)
+def test_no_change_submits_nothing(aws: Account) -> None:
+    mrap = _model_mrap(aws, ohio=0)
     said: List[str] = []
-    routes.set_routes(control, ACCOUNT, MRAP, {"us-east-2": 0}, said.append)
-    assert said == ["routes: no change"]
+    routes.change_routes(aws, MODEL_ACCOUNT, mrap, {"us-east-2": 0}, said.append)
+    assert said == ["routes: no change"] and aws.writes("s3control") == []
 
 
 @pytest.mark.parametrize("wanted, message", [
@@ -92,12 +95,12 @@ def test_no_change_submits_nothing() -> None:
     ({"ap-south-1": 100}, "the MRAP has no bucket in ap-south-1"),
     ({"us-east-2": 50.5 * 3}, "must be 0 (passive) to 100 (active)"),
 ], ids=["every region passive", "a region the mrap lacks", "a dial out of range"])
-def test_impossible_changes_are_refused_before_anything_is_submitted(wanted: Dict[str, Any], message: str) -> None:
-    control = StubbedControl()
-    _expect_get(control.stubs["us-east-1"], 100, 0)
+def test_impossible_changes_are_refused_before_anything_is_submitted(aws: Account, wanted: Dict[str, Any],
+                                                                    message: str) -> None:
+    mrap = _model_mrap(aws, ohio=0)
     with pytest.raises(ToolError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        routes.set_routes(control, ACCOUNT, MRAP, wanted, lambda _: None)
-    control.stubs["us-east-1"].assert_no_pending_responses()
+        routes.change_routes(aws, MODEL_ACCOUNT, mrap, wanted, lambda _: None)
+    assert aws.writes("s3control") == []
 
 
 def test_an_unreachable_control_region_falls_back_to_the_next() -> None:

@@ -15,8 +15,13 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from infra.aws import stack
+from infra.aws import rules, stack
+from infra.aws.deploy import REPO_ROOT, DeployOptions, stack_parameters
 from infra.aws.errors import ToolError
+from infra.aws.regions import parse_buckets
+
+from .account import Account
+from .helpers import BUCKETS
 
 ROOT = Path(__file__).resolve().parents[3]
 ACCOUNT = "123456789012"
@@ -30,6 +35,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         clients: Dict[Any, Any] = {}
         yield lambda service, region: clients.setdefault((service, region), boto3.client(service, region_name=region))
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    """The account model (tests/infra/aws/account.py): CloudFormation's request rules and stacks that take time."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield Account()
 
 
 def _function_template() -> str:
@@ -249,3 +264,41 @@ def test_a_redeploy_keeps_the_parameters_it_does_not_set(aws: Any) -> None:
     (deployed,) = cfn.describe_stacks(StackName="mrap-edge")["Stacks"]
     values = {p["ParameterKey"]: p["ParameterValue"] for p in deployed["Parameters"]}
     assert values == {"CodeKey": "new.zip", "SignedUrlPublicKey1": "PEM"}
+
+
+def test_the_body_deploy_sends_for_the_real_template_is_within_cloudformations_limit(account: Account) -> None:
+    # GIVEN the repository's template, which is larger than CloudFormation takes in a request as it is written
+    real = REPO_ROOT / "cloudformation.template"
+    assert len(real.read_bytes()) > rules.MAX_TEMPLATE_BODY_BYTES
+    parameters = stack_parameters(DeployOptions(buckets=parse_buckets(BUCKETS)), "code-bucket", "mrap-edge/k.zip")
+    # WHEN deploy prepares its change set THEN the body it sends is the minified template, within the limit, and
+    # CloudFormation (the account model) accepts it
+    body = stack.template_body(real)
+    assert len(body.encode()) <= rules.MAX_TEMPLATE_BODY_BYTES and json.loads(body) == json.loads(real.read_text())
+    change_set = stack.prepare_change_set(account, "mrap-edge", body, parameters, lambda _: None)
+    assert change_set.name and change_set.change_type == "CREATE"
+    assert stack.check_template_size(body) == []
+    # AND the file as written would have been refused, with CloudFormation's own error, in one line
+    with pytest.raises(ToolError) as refused:
+        stack.prepare_change_set(account, "other", real.read_text(), parameters, lambda _: None)
+    assert "Member must have length less than or equal to 51200" in str(refused.value)
+    assert "\n" not in str(refused.value) and str(refused.value).endswith("nothing was changed")
+
+
+def test_preflight_refuses_a_template_too_large_even_minified(tmp_path: Path) -> None:
+    big = {"Parameters": {}, "Resources": {f"Topic{i}": {"Type": "AWS::SNS::Topic", "Properties": {
+        "TopicName": "x" * 200}} for i in range(300)}}
+    path = tmp_path / "big.template"
+    path.write_text(json.dumps(big), encoding="utf-8")
+    (problem,) = stack.check_template_size(stack.template_body(path))
+    assert problem.startswith("template: ") and "over CloudFormation's 51,200 for a template body" in problem
+
+
+def test_the_stack_wait_says_it_waits_and_gives_up_after_its_timeout(account: Account, template: Path) -> None:
+    body = stack.template_body(template)
+    change_set = stack.prepare_change_set(account, "mrap-edge", body, {"MrapName": "mrap-edge"}, lambda _: None)
+    said: List[str] = []
+    with pytest.raises(ToolError, match="unable to see stack mrap-edge finish within 5 min: it is CREATE_IN_PROGRESS "
+                                        "and continues in CloudFormation"):
+        stack.execute_change_set(account, change_set, said.append, account.clock.sleep, timeout=300)
+    assert any(line.startswith("  stack mrap-edge: CREATE_IN_PROGRESS, 1 min so far") for line in said), said

@@ -3,8 +3,9 @@ still names them; and the retried deletion of the retained function (Stubber for
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
-from typing import Any, List
+from typing import List
 
 import boto3
 import pytest
@@ -12,10 +13,13 @@ from botocore.stub import Stubber
 
 from infra.aws import teardown
 from infra.aws.clients import ToolError
+from infra.aws.regions import parse_buckets
 from infra.aws.replication import is_our_rule
+from infra.cli import teardown as teardown_cli
 
-from .helpers import (ACCOUNT, DIST_ID, LONDON, OHIO, Clients, expect_create_job, expect_get_routes, expect_list_jobs,
-                      expect_report, make_bucket, rules_of, run_deploy)
+from .account import Account
+from .helpers import (ACCOUNT, BUCKETS, DIST_ID, LONDON, OHIO, TEST_TEMPLATE, Clients, distribution_response,
+                      make_bucket, rules_of, run_deploy)
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-replication"
 BACKUP_RULE = {"ID": "nightly-backup", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
@@ -23,31 +27,28 @@ BACKUP_RULE = {"ID": "nightly-backup", "Priority": 1, "Status": "Enabled", "Filt
                "Destination": {"Bucket": "arn:aws:s3:::images-backup"}}
 
 
-def _deploy_seed(aws: Clients, package: Path, template: Path, objects: int = 2) -> None:
+def _deploy_seed(aws: Account, package: Path, template: Path, objects: int = 2) -> None:
     """The seed case deployed: the user's London bucket (with objects) and an Ohio bucket deploy created."""
     make_bucket(aws, LONDON, "eu-west-2", objects=objects)
-    expect_list_jobs(aws, regions=["eu-west-2", "us-east-2"])
-    if objects:
-        expect_create_job(aws, "job-1")
-    expect_get_routes(aws)
-    if objects:
-        aws.stub("s3control").add_response("submit_multi_region_access_point_routes", {}, None)
-        expect_get_routes(aws, 100, 0)
-    expect_report(aws)
+    aws.stub("cloudfront").add_response("get_distribution", distribution_response(), {"Id": DIST_ID})
     code, said = run_deploy(aws, package, template, "--create-buckets")
     assert code == 0, said
 
 
-def _expect_teardown_reads(aws: Clients, jobs: Any = ()) -> None:
+def _expect_teardown_reads(aws: Account) -> None:
     aws.stub("cloudfront").add_response("list_origin_access_controls", {"OriginAccessControlList": {
         "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0}}, {})
-    expect_list_jobs(aws, jobs, regions=["eu-west-2", "us-east-2"])
+
+
+def _buckets(aws: Account) -> set:
+    return {b["Name"] for b in aws("s3", "us-east-1").list_buckets()["Buckets"]}
 
 
 def test_teardown_takes_our_rules_out_of_a_kept_bucket_and_keeps_the_role_it_still_names(
-        aws: Clients, package: Path, template: Path) -> None:
+        aws: Account, package: Path, template: Path) -> None:
     # GIVEN the seed case deployed, and the user has since added a backup rule to London (same configuration role)
     _deploy_seed(aws, package, template)
+    aws.clock.advance(datetime.timedelta(hours=2))
     s3 = aws("s3", "eu-west-2")
     config = s3.get_bucket_replication(Bucket=LONDON)["ReplicationConfiguration"]
     config["Rules"].append(BACKUP_RULE)
@@ -57,7 +58,7 @@ def test_teardown_takes_our_rules_out_of_a_kept_bucket_and_keeps_the_role_it_sti
     said: List[str] = []
     teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, sleep=lambda _: None)
     # THEN Ohio (created by deploy) is gone; London is kept with the user's rule only
-    remaining = {b["Name"] for b in aws("s3", "us-east-1").list_buckets()["Buckets"]}
+    remaining = _buckets(aws)
     assert OHIO not in remaining and LONDON in remaining
     assert [r["ID"] for r in rules_of(aws, LONDON, "eu-west-2")] == ["nightly-backup"]
     # AND the replication role is kept, because London's configuration still names it, and teardown says so
@@ -70,10 +71,11 @@ def test_teardown_takes_our_rules_out_of_a_kept_bucket_and_keeps_the_role_it_sti
                                                   Prefix="mrap-edge/backfill/").get("KeyCount") == 0
 
 
-def test_teardown_removes_a_configuration_left_empty_and_then_the_role(aws: Clients, package: Path,
+def test_teardown_removes_a_configuration_left_empty_and_then_the_role(aws: Account, package: Path,
                                                                        template: Path) -> None:
     _deploy_seed(aws, package, template, objects=0)
-    assert all(is_our_rule(r) for r in rules_of(aws, LONDON, "eu-west-2"))
+    config = aws("s3", "eu-west-2").get_bucket_replication(Bucket=LONDON)["ReplicationConfiguration"]
+    assert all(is_our_rule(r, config, "mrap-edge", ROLE) for r in config["Rules"])
     _expect_teardown_reads(aws)
     said: List[str] = []
     teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, sleep=lambda _: None)
@@ -82,26 +84,68 @@ def test_teardown_removes_a_configuration_left_empty_and_then_the_role(aws: Clie
     assert "deleted role mrap-edge-replication" in said
 
 
-def test_the_backfill_role_is_kept_while_a_job_still_runs(aws: Clients, package: Path, template: Path) -> None:
-    from .helpers import job_item
-
+def test_the_backfill_role_is_kept_while_a_job_still_runs(aws: Account, package: Path, template: Path) -> None:
     _deploy_seed(aws, package, template)
-    _expect_teardown_reads(aws, [job_item("job-1", "Active", total=2, succeeded=1)])
+    (job,) = aws.jobs
+    assert job.status(aws.clock.now) == "Active"
+    _expect_teardown_reads(aws)
     said: List[str] = []
     teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, sleep=lambda _: None)
-    assert "role mrap-edge-backfill kept: backfill job(s) job-1 still running" in said
+    assert f"role mrap-edge-backfill kept: backfill job(s) {job.job_id} still running" in said
     aws("iam", "us-east-1").get_role(RoleName="mrap-edge-backfill")
 
 
-def test_teardown_without_delete_buckets_keeps_buckets_replication_and_roles(aws: Clients, package: Path,
+def test_teardown_without_delete_buckets_keeps_buckets_replication_and_roles(aws: Account, package: Path,
                                                                              template: Path) -> None:
     _deploy_seed(aws, package, template)
-    aws.stub("cloudfront").add_response("list_origin_access_controls", {"OriginAccessControlList": {
-        "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0}}, {})
+    _expect_teardown_reads(aws)
     said: List[str] = []
     teardown.teardown(aws, "mrap-edge", delete_buckets=False, say=said.append, sleep=lambda _: None)
     assert rules_of(aws, LONDON, "eu-west-2") and rules_of(aws, OHIO, "us-east-2")
-    assert any(line.startswith("buckets kept (they hold your data), with their replication") for line in said)
+    assert f"  keep bucket {LONDON} and its replication (pass --delete-buckets to remove them)" in said
+
+
+def test_teardown_after_a_deploy_that_failed_before_the_stack_finds_the_buckets_through_the_role(
+        aws: Account, package: Path, tmp_path: Path) -> None:
+    # GIVEN a deploy that wrote the buckets, rules and job, then failed at the stack (no stack left)
+    make_bucket(aws, LONDON, "eu-west-2", objects=2)
+    refused = tmp_path / "refused.template"
+    refused.write_text(json.dumps(dict(TEST_TEMPLATE, Resources={"Broken": {"Type": "AWS::SNS::Topic", "Properties": {
+        "TopicName": {"Fn::GetAtt": ["Nowhere", "Arn"]}}}})), encoding="utf-8")
+    buckets = parse_buckets(BUCKETS)
+    from infra.aws import replication
+
+    arn = replication.ensure_replication_role(aws, ACCOUNT, "mrap-edge", buckets, lambda _: None)
+    make_bucket(aws, OHIO, "us-east-2")
+    aws("s3", "us-east-2").put_bucket_tagging(Bucket=OHIO, Tagging={"TagSet": [
+        {"Key": "mrap-edge:created-by", "Value": "scripts/deploy"}]})
+    replication.put_replication(aws, "mrap-edge", buckets, arn, rtc=False, say=lambda _: None)
+    assert teardown.find_deployment(aws, "mrap-edge").stack is None
+    # WHEN tearing down with --delete-buckets, first as a dry run
+    said: List[str] = []
+    assert teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, dry_run=True) is False
+    assert f"  delete bucket {OHIO} (us-east-2) with every object version: deploy created it" in said
+    assert OHIO in _buckets(aws)
+    # AND not confirmed: nothing is deleted
+    with pytest.raises(ToolError, match="not confirmed"):
+        teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, confirm=lambda q: False)
+    assert OHIO in _buckets(aws)
+    # THEN confirmed: London stops replicating to Ohio, Ohio and the roles are gone
+    _expect_teardown_reads(aws)
+    teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, sleep=lambda _: None)
+    assert OHIO not in _buckets(aws) and LONDON in _buckets(aws)
+    with pytest.raises(aws("s3", "eu-west-2").exceptions.ClientError, match="ReplicationConfigurationNotFound"):
+        aws("s3", "eu-west-2").get_bucket_replication(Bucket=LONDON)
+    with pytest.raises(aws("iam", "us-east-1").exceptions.NoSuchEntityException):
+        aws("iam", "us-east-1").get_role(RoleName="mrap-edge-replication")
+
+
+def test_teardown_takes_the_buckets_it_is_given(aws: Account) -> None:
+    make_bucket(aws, LONDON, "eu-west-2")
+    said: List[str] = []
+    teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, dry_run=True,
+                      buckets=parse_buckets(f"{LONDON}@eu-west-2"))
+    assert f"  buckets found from --buckets: {LONDON}" in said
 
 
 def test_a_version_s3_refuses_to_delete_stops_the_bucket_deletion_and_is_reported() -> None:
@@ -131,7 +175,7 @@ def test_an_aws_error_in_teardown_is_one_line(capsys: pytest.CaptureFixture[str]
     stub.add_client_error("describe_stacks", "AccessDenied", "User is not authorized to perform "
                           "cloudformation:DescribeStacks", 403)
     with stub:
-        code = teardown.main([], clients=lambda service, region: cfn)
+        code = teardown_cli.main([], clients=lambda service, region: cfn)
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("teardown: unable to read stack mrap-edge in us-east-1: AccessDenied (User is not "
@@ -198,21 +242,6 @@ def test_cleanup_gives_up_after_the_attempts_and_says_to_run_again() -> None:
     assert done is False and "run `scripts/teardown cleanup` again later" in said[-1]
 
 
-def test_without_the_stack_the_buckets_are_unknown_so_the_roles_are_kept(aws: Clients) -> None:
-    from infra.aws.regions import parse_buckets
-    from infra.aws.replication import ensure_replication_role
-
-    from .helpers import BUCKETS
-
-    ensure_replication_role(aws, ACCOUNT, "mrap-edge", parse_buckets(BUCKETS), lambda _: None)
-    aws.stub("cloudfront").add_response("list_origin_access_controls", {"OriginAccessControlList": {
-        "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0}}, {})
-    said: List[str] = []
-    teardown.teardown(aws, "mrap-edge", delete_buckets=True, say=said.append, sleep=lambda _: None)
-    aws("iam", "us-east-1").get_role(RoleName="mrap-edge-replication")
-    assert said[-1].startswith("buckets and roles kept: stack mrap-edge is gone")
-
-
 def test_teardown_names_the_stacks_own_function_for_the_cleanup(aws: Clients, package: Path, template: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     # The function's name is <FunctionName>-<first group of the stack id's UUID>: a fixed "mrap-edge" would make
@@ -223,10 +252,10 @@ def test_teardown_names_the_stacks_own_function_for_the_cleanup(aws: Clients, pa
     aws.stub("cloudfront").add_response("list_origin_access_controls", {"OriginAccessControlList": {
         "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0}}, {})
     capsys.readouterr()
-    assert teardown.main([], clients=aws, sleep=lambda _: None) == 0
+    assert teardown_cli.main(["--yes"], clients=aws, sleep=lambda _: None) == 0
     assert f"next: `scripts/teardown cleanup --function-name {expected}`" in capsys.readouterr().out
 
 
 def test_cleanup_without_a_stack_or_a_name_says_what_to_pass(aws: Clients, capsys: pytest.CaptureFixture[str]) -> None:
-    assert teardown.main(["cleanup"], clients=aws, sleep=lambda _: None) == 1
+    assert teardown_cli.main(["cleanup"], clients=aws, sleep=lambda _: None) == 1
     assert "pass --function-name (scripts/teardown printed it)" in capsys.readouterr().err
