@@ -67,10 +67,10 @@ def sign_url_main(argv: Optional[Sequence[str]] = None) -> int:
         if args.cookies:
             if args.resource:
                 raise SignedLinksError("with --cookies the URL argument is the resource; drop --resource")
-            cookies = signer.cookies(args.url, **conditions)  # type: ignore[arg-type]
+            cookies = signer.cookies(args.url, **conditions)
             print("; ".join(f"{name}={value}" for name, value in cookies.items()))
         else:
-            print(signer.url(args.url, resource=args.resource, **conditions))  # type: ignore[arg-type]
+            print(signer.url(args.url, resource=args.resource, **conditions))
     except SignedLinksError as error:
         print(f"sign-url: {error}", file=sys.stderr)
         return 2

@@ -70,16 +70,16 @@ def _epoch(moment: Expiry) -> int:
 
 def canned_policy(resource: str, expires: Expiry) -> str:
     """The canned policy CloudFront rebuilds from the URL and `Expires`: byte for byte what is signed."""
-    return _signer_for_policy().build_policy(resource, _as_utc(expires))
+    return str(_signer_for_policy().build_policy(resource, _as_utc(expires)))
 
 
 def custom_policy(resource: str, expires: Expiry, ip_range: Optional[str] = None,
                   not_before: Optional[Expiry] = None) -> str:
     """A custom policy: `resource` may use `*` (any characters) and `?` (one character); `ip_range` is one IPv4
     address or CIDR range; `not_before` is the DateGreaterThan condition."""
-    return _signer_for_policy().build_policy(
+    return str(_signer_for_policy().build_policy(
         resource, _as_utc(expires), date_greater_than=_as_utc(not_before) if not_before is not None else None,
-        ip_address=_check_ip_range(ip_range) if ip_range is not None else None)
+        ip_address=_check_ip_range(ip_range) if ip_range is not None else None))
 
 
 def _as_utc(moment: Expiry) -> datetime.datetime:

@@ -247,7 +247,7 @@ def amended_statement(statement: Dict[str, Any], contexts: Sequence[RequestConte
     """`statement` with one exception per principal added to its Condition (conditions are ANDed, so the Deny no
     longer applies to that principal and still applies to every other request). A NotPrincipal statement is left
     as it is: rewrite it as Principal "*" first."""
-    amended = json.loads(json.dumps(statement))
+    amended: Dict[str, Any] = json.loads(json.dumps(statement))
     condition = amended.setdefault("Condition", {})
     for context in contexts:
         operator, key, value = _exception(context)

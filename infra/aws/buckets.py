@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 from .clients import HOME_REGION, ClientFactory
 from .errors import ToolError, error_code, refusal
 from .regions import Bucket
-from .replication import CREATED_BY_TAG, LOCAL_PREFIXES
+from .names import CREATED_BY_TAG
+from .replication import LOCAL_PREFIXES
 # The local stand-in (infra/local) imports the replication configuration from here.
 from .replication import replication_configuration  # noqa: F401
 

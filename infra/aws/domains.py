@@ -152,7 +152,7 @@ def _points_at(record: Dict[str, Any], distribution_domain: str) -> bool:
     target = (record.get("AliasTarget") or {}).get("DNSName", "")
     if not target and record.get("Type") == "CNAME":
         target = ((record.get("ResourceRecords") or [{}])[0]).get("Value", "")
-    return target.lower().rstrip(".") == distribution_domain.lower().rstrip(".")
+    return bool(target.lower().rstrip(".") == distribution_domain.lower().rstrip("."))
 
 
 def _existing(route53: Any, zone_id: str, name: str) -> List[Dict[str, Any]]:

@@ -116,7 +116,7 @@ def _log_group(logs: Any, name: str) -> Optional[Dict[str, Any]]:
     for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name):
         for group in page.get("logGroups", []):
             if group["logGroupName"] == name:
-                return group
+                return dict(group)
     return None
 
 

@@ -241,7 +241,7 @@ def current_replication(clients: ClientFactory, bucket: Bucket) -> Optional[Dict
 
 def _covers_every_key(rule: Dict[str, Any]) -> bool:
     if "Filter" not in rule:
-        return rule.get("Prefix", "") == ""
+        return bool(rule.get("Prefix", "") == "")
     rule_filter = rule.get("Filter") or {}
     return not rule_filter or rule_filter == {"Prefix": ""}
 

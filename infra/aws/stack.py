@@ -5,7 +5,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Set
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 from botocore.exceptions import ClientError
 
@@ -294,7 +294,9 @@ def check_mrap_change(clients: ClientFactory, name: str, parameters: Mapping[str
     new = list(zip(parameters["BucketNames"].split(","), parameters["BucketRegions"].split(",")))
     if old == new:
         return
-    show = lambda pairs: ",".join(f"{b}@{r}" for b, r in pairs)  # noqa: E731
+
+    def show(pairs: List[Tuple[str, str]]) -> str:
+        return ",".join(f"{b}@{r}" for b, r in pairs)
     mrap = current.get("MrapName", "")
     if parameters.get("MrapName") == mrap:
         raise ToolError(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-import boto3  # type: ignore[import-untyped]
-from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
-from botocore.crt.auth import CrtS3SigV4AsymAuth  # type: ignore[import-untyped]
+import boto3
+from botocore.awsrequest import AWSRequest
+from botocore.crt.auth import CrtS3SigV4AsymAuth
 
 __all__ = ["naive_handler"]
 

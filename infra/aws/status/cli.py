@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped]
+from botocore.exceptions import BotoCoreError
 
 from ...version import VERSION
 from ..clients import ClientFactory

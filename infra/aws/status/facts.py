@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError
 
 from ..clients import HOME_REGION, ClientFactory
 from ..errors import ToolError, refusal
@@ -146,8 +146,8 @@ def listed(value: Any) -> List[Any]:
 
 def quick_clients() -> ClientFactory:
     """boto3 clients that give up quickly: a status check must not hang for minutes on one unreachable Region."""
-    import boto3  # type: ignore[import-untyped]  # here so that --help and --url work without boto3 configured
-    from botocore.config import Config as BotoConfig  # type: ignore[import-untyped]
+    import boto3  # here so that --help and --url work without boto3 configured
+    from botocore.config import Config as BotoConfig
 
     session = boto3.Session()
     config = BotoConfig(connect_timeout=5, read_timeout=15, retries={"max_attempts": 3, "mode": "standard"})
