@@ -45,6 +45,8 @@ from signedlinks.keys import generate_key_pair
 
 __all__ = ["main"]
 
+# With --signed-urls: the distribution with a key group, the signer of the throwaway key, and its private key file.
+Signing = Tuple[DistributionSettings, LinkSigner, Path]
 CHECK_REGIONS = REPO_ROOT / "scripts" / "check-regions"
 
 
@@ -127,19 +129,13 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = _arguments(argv)
+def _stack_options(args: argparse.Namespace, parameters: Dict[str, str],
+                   signing: Optional[Signing]) -> StackOptions:
     regions = tuple(args.regions or ("eu-west-2", "us-east-2"))
-    stories = args.brownfield or args.latency
-    if args.signed_urls and stories:  # the stories' requests are unsigned links, as the app's are before the change
-        sys.stderr.write("make demo ARGS=...: error: --signed-urls does not go with --brownfield or --latency\n")
-        return 2
-    parameters = _stack_parameters(args)
-    signing = _throwaway_signing(args.template, parameters) if args.signed_urls else None
     clients = tuple(args.client_region or regions)
-    if stories:  # the stories' colleagues are in London and Houston
+    if args.brownfield or args.latency:  # the stories' colleagues are in London and Houston
         clients += tuple(c for c in (LONDON, HOUSTON) if c not in clients)
-    options = StackOptions(
+    return StackOptions(
         regions=regions,
         client_regions=clients,
         failover_region=args.failover_region,
@@ -154,6 +150,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         function_workers=args.function_workers,
         parameters=parameters,
     )
+
+
+def _show(stack: LocalStack, args: argparse.Namespace, signing: Optional[Signing]) -> bool:
+    """What the demo prints and checks on a started stack; whether everything passed."""
+    _say(f"started in {stack.timings['total']:.0f} ms")
+    _print_curl_commands(stack)
+    if signing:
+        _print_signed_curl_commands(stack, signing[1], signing[2])
+    if args.app and signing:
+        from examples.app.local import start_beside
+        app_server = start_beside(stack, signing[1].key_pair_id, signing[2])
+        _say(f"\nthe example app: {app_server.url()}/ (signed URLs), {app_server.url()}/cookies (signed cookies)")
+    told = True
+    if args.brownfield:
+        told &= estate_reads(stack, _say)
+        told &= brownfield_story(stack, _say)
+        told &= estate_replicas(stack, _say)
+    if args.brownfield or args.latency:
+        told &= latency_table(stack, _say)
+    passed = _region_check(stack, args.count, signing[1] if signing else None) and told
+    _print_function_log(stack)
+    _print_numbers(stack)
+    _say("PASS" if passed else "FAIL")
+    return passed
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _arguments(argv)
+    if args.signed_urls and (args.brownfield or args.latency):  # the stories' links are unsigned, as the app's were
+        sys.stderr.write("make demo ARGS=...: error: --signed-urls does not go with --brownfield or --latency\n")
+        return 2
+    parameters = _stack_parameters(args)
+    signing = _throwaway_signing(args.template, parameters) if args.signed_urls else None
+    options = _stack_options(args, parameters, signing)
     signer = "CloudFront's SigV4A origin access control (native mode)" if args.native else "edge function"
     _say(f"mrap-edge local demo: curl -> CloudFront stand-in -> {signer} -> MRAP stand-in -> regional bucket")
     try:
@@ -170,25 +200,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _say(f"FAIL: unable to start the local stack: {error}")
         return 1
     try:
-        _say(f"started in {stack.timings['total']:.0f} ms")
-        _print_curl_commands(stack)
-        if signing:
-            _print_signed_curl_commands(stack, signing[1], signing[2])
-        if args.app and signing:
-            from examples.app.local import start_beside
-            app_server = start_beside(stack, signing[1].key_pair_id, signing[2])
-            _say(f"\nthe example app: {app_server.url()}/ (signed URLs), {app_server.url()}/cookies (signed cookies)")
-        told = True
-        if args.brownfield:
-            told &= estate_reads(stack, _say)
-            told &= brownfield_story(stack, _say)
-            told &= estate_replicas(stack, _say)
-        if stories:
-            told &= latency_table(stack, _say)
-        passed = _region_check(stack, args.count, signing[1] if signing else None) and told
-        _print_function_log(stack)
-        _print_numbers(stack)
-        _say("PASS" if passed else "FAIL")
+        passed = _show(stack, args, signing)
         if args.check:
             return 0 if passed else 1
         _wait_for_interrupt()
@@ -216,8 +228,7 @@ def _print_curl_commands(stack: LocalStack) -> None:
     _say(f"  scripts/check-regions --count 3 --region {first} '{stack.cloudfront.url(first)}'")
 
 
-def _throwaway_signing(template: Optional[Path],
-                       parameters: Dict[str, str]) -> Tuple[DistributionSettings, LinkSigner, Path]:
+def _throwaway_signing(template: Optional[Path], parameters: Dict[str, str]) -> Signing:
     """A key pair for this run only (private key 0600 in a private temporary directory), its public key in the
     template's first key slot, and a signer for it under the stand-in's id for that key."""
     key_files = generate_key_pair(Path(tempfile.mkdtemp(prefix="mrap-edge-demo-key-")) / "demo-signing-key")
