@@ -22,6 +22,7 @@ import json
 import sys
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..stack_buckets import CODE_BUCKET_PREFIX
 from ..version import VERSION
 
 __all__ = ["NO_PERMISSION", "ACTION_FOR", "STACK_RESOURCE_ACTIONS", "actions_for", "deployer_policy", "covers",
@@ -167,7 +168,7 @@ def _stack_actions() -> List[str]:
 def deployer_policy(stack_name: str = "mrap-edge", function_name: str = "mrap-edge", account: str = "*",
                     buckets: Sequence[str] = (), adopted_roles: Sequence[str] = ()) -> Dict[str, Any]:
     """The policy; `buckets` (names) narrows the S3 statements to them and the deployables bucket."""
-    names = [*buckets, "mrap-edge-deployables-*"] if buckets else ["*"]
+    names = [*buckets, f"{CODE_BUCKET_PREFIX}*"] if buckets else ["*"]
     bucket_arns = [f"arn:aws:s3:::{n}" for n in names]
     roles = [f"arn:aws:iam::{account}:role/{stack_name}-*", *(f"arn:aws:iam::{account}:role/{r}"
                                                               for r in adopted_roles)]

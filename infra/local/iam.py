@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Literal, Mapping, Optional, Tuple
 
 __all__ = ["UnsupportedPolicy", "Principal", "Request", "Statement", "Policy", "Decision", "decide", "allowed"]
 
@@ -203,12 +203,3 @@ def allowed(policies: Iterable[Policy], request: Request) -> bool:
     """True when the policies allow the request: an Allow and no explicit Deny."""
     return decide(policies, request) == "allow"
 
-
-def statement_ids(policies: Sequence[Policy], request: Request) -> Dict[str, str]:
-    """policy name -> Sid of the statement allowing the request (for messages and tests)."""
-    out: Dict[str, str] = {}
-    for policy in policies:
-        statement = policy.allowing(request)
-        if statement is not None:
-            out[policy.name] = statement.sid
-    return out

@@ -93,7 +93,10 @@ def _missing_key_answer(stack: LocalStack, region: str) -> Tuple[int, str, str]:
 
 
 def brownfield_story(stack: LocalStack, say: Say, task_delay_s: float = 0.15) -> bool:
-    """London holds the objects, Ohio starts empty and passive; the backfill runs, then Ohio serves Houston."""
+    """London holds the objects, Ohio starts empty and passive; the backfill runs, then Ohio serves Houston.
+
+    Longer than a function should be, on purpose: it is the story `make demo ARGS=--brownfield` tells, step by step in
+    the order a user lives it, and reads best as one script."""
     assert stack.mrap is not None and stack.replication is not None
     ohio = next(r for r in stack.options.regions if r != stack.data_region)
     images = [key for key in sample_objects() if key.endswith(".png")]

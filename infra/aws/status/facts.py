@@ -74,9 +74,6 @@ class StackFacts:
     def failover_bucket(self) -> Optional[Bucket]:
         return self.buckets[0] if self.buckets else None
 
-    def region_of(self, bucket_name: str) -> str:
-        return next((b.region for b in self.buckets if b.name == bucket_name), "")
-
 
 def read_facts(clients: ClientFactory, stack_name: str) -> StackFacts:
     """The stack's outputs and parameters; a missing stack or a refusal is a ToolError (nothing else can run)."""
