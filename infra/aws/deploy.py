@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from ..packaging import build_package, file_sha256
-from ..stack_buckets import bucket_parameters, code_bucket_name
+from .stack_buckets import bucket_parameters, code_bucket_name
 from . import account_checks, adopted_role, backfill, domains, edge_services, error_pages, object_survey, preflight
 from . import replication, routes, stack
 from . import buckets as s3_setup

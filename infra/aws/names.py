@@ -1,5 +1,5 @@
 """The names mrap-edge gives to what it writes in an account, one home each: other modules (the local stand-in too)
-import them from here. The buckets' names as the stack records them live in `infra/stack_buckets.py`."""
+import them from here. The buckets' names as the stack records them live in `infra/aws/stack_buckets.py`."""
 from __future__ import annotations
 
 __all__ = ["PROBE_KEY", "BACKFILL_PREFIX", "CREATED_BY_TAG"]

@@ -22,7 +22,7 @@ import json
 import sys
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..stack_buckets import CODE_BUCKET_PREFIX
+from .stack_buckets import CODE_BUCKET_PREFIX
 from ..version import VERSION
 
 __all__ = ["NO_PERMISSION", "ACTION_FOR", "STACK_RESOURCE_ACTIONS", "actions_for", "deployer_policy", "covers",

@@ -21,7 +21,7 @@ from . import adopted_role, backfill, edge_services
 from .buckets import CREATED_BY_TAG, FAILOVER_POLICY_SID, bucket_region
 from .clients import HOME_REGION, ClientFactory, ToolError
 from .errors import error_code, refusal
-from ..stack_buckets import buckets_from_stack, code_bucket_name
+from .stack_buckets import buckets_from_stack, code_bucket_name
 from .regions import Bucket
 from .replication import (REPLICATION_POLICY_NAME, current_replication, replication_role_name, role_arn_for,
                           without_our_rules)

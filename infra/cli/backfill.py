@@ -8,7 +8,7 @@ from typing import Callable, List, Optional, Sequence
 from infra.aws import backfill
 from infra.aws.clients import HOME_REGION, ClientFactory, SessionClients
 from infra.aws.errors import ToolError
-from infra.stack_buckets import buckets_from_stack, code_bucket_name
+from infra.aws.stack_buckets import buckets_from_stack, code_bucket_name
 from infra.aws.regions import Bucket
 from infra.aws.stack import stack_outputs
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Mapping, Sequence
 
-from infra.aws.errors import ToolError
-from infra.aws.regions import Bucket
+from .errors import ToolError
+from .regions import Bucket
 
 __all__ = ["CODE_BUCKET_PREFIX", "code_bucket_name", "bucket_parameters", "buckets_from_stack"]
 

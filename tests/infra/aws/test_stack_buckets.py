@@ -5,7 +5,7 @@ import pytest
 
 from infra.aws.errors import ToolError
 from infra.aws.regions import Bucket, parse_buckets
-from infra.stack_buckets import bucket_parameters, buckets_from_stack, code_bucket_name
+from infra.aws.stack_buckets import bucket_parameters, buckets_from_stack, code_bucket_name
 
 BUCKETS = parse_buckets("london-images@eu-west-2,ohio-images@us-east-2")
 
