@@ -18,23 +18,19 @@ distribution, and refuses to replace a record for the name that points anywhere 
 """
 from __future__ import annotations
 
-import datetime
 import re
-import socket
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
 from .clients import HOME_REGION, ClientFactory
 from .errors import ToolError, error_code, refusal
 
-__all__ = ["ACM_REGION", "CLOUDFRONT_HOSTED_ZONE_ID", "EXPIRY_WARNING_DAYS", "DomainOptions", "Finding",
-           "add_arguments", "certificate_covers", "check_certificate", "cname_records", "domain_findings",
-           "publish_dns"]
+__all__ = ["ACM_REGION", "CLOUDFRONT_HOSTED_ZONE_ID", "EXPIRY_WARNING_DAYS", "DomainOptions", "add_arguments",
+           "certificate_covers", "check_certificate", "cname_records", "publish_dns"]
 
 Say = Callable[[str], None]
-Resolve = Callable[[str], Tuple[str, List[str], List[str]]]  # socket.gethostbyname_ex's shape
 
 ACM_REGION = "us-east-1"
 # Route 53: "Z2FDTNDATAQYW2 ... is always the hosted zone ID when you create an alias record that routes traffic
@@ -208,70 +204,3 @@ def _alias_changes(route53: Any, zone_id: str, zone: str, names: Sequence[str],
         changes += [{"Action": "CREATE", "ResourceRecordSet": _alias(name, record_type, distribution_domain)}
                     for record_type in ("A", "AAAA") if record_type not in have and "CNAME" not in have]
     return changes
-
-
-# --- scripts/status ------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Finding:
-    """One status check, as scripts/status prints it (✓/✗, evidence, fix)."""
-
-    name: str
-    ok: bool
-    evidence: str
-    fix: str = ""
-
-
-def domain_findings(clients: ClientFactory, distribution: Dict[str, Any], resolve: Resolve = socket.gethostbyname_ex,
-                    now: Optional[datetime.datetime] = None) -> List[Finding]:
-    """For a distribution (GetDistribution's `Distribution`) with alternate domain names: each name resolves to
-    it, and its certificate is ISSUED and not about to expire. Nothing when it has none."""
-    config = distribution.get("DistributionConfig") or {}
-    names = list((config.get("Aliases") or {}).get("Items") or [])
-    domain = str(distribution.get("DomainName") or "")
-    if not names or not domain:
-        return []
-    findings = [_resolves_to(name, domain, resolve) for name in names]
-    arn = (config.get("ViewerCertificate") or {}).get("ACMCertificateArn", "")
-    if arn:
-        findings.append(_certificate_expiry(clients, arn, now or datetime.datetime.now(datetime.timezone.utc)))
-    return findings
-
-
-def _resolves_to(name: str, domain: str, resolve: Resolve) -> Finding:
-    check = f"{name} resolves to the distribution"
-    fix = f"create the DNS record: {cname_records([name], domain)[0]} (or a Route 53 alias: deploy --hosted-zone-id)"
-    try:
-        canonical, aliases, addresses = resolve(name)
-    except OSError as error:
-        return Finding(check, False, f"{name} does not resolve ({error})", fix)
-    if domain.lower() in {canonical.lower().rstrip(".")} | {a.lower().rstrip(".") for a in aliases}:
-        return Finding(check, True, f"CNAME to {domain}")
-    try:
-        distribution_addresses = set(resolve(domain)[2])
-    except OSError as error:
-        return Finding(check, False, f"unable to resolve {domain} ({error})")
-    shared = set(addresses) & distribution_addresses
-    if shared:
-        return Finding(check, True, f"{name} and {domain} resolve to {len(shared)} common addresses (an alias record)")
-    return Finding(check, False, f"{name} resolves to {', '.join(sorted(addresses)) or 'nothing'}, not to {domain}",
-                   fix)
-
-
-def _certificate_expiry(clients: ClientFactory, arn: str, now: datetime.datetime) -> Finding:
-    check = "the alternate domain names' certificate is valid"
-    try:
-        certificate = clients("acm", ACM_REGION).describe_certificate(CertificateArn=arn)["Certificate"]
-    except ClientError as error:
-        return Finding(check, False, f"unable to check: {error_code(error)} for {arn}",
-                       "allow acm:DescribeCertificate to the identity running status")
-    status, not_after = certificate.get("Status", ""), certificate.get("NotAfter")
-    if status != "ISSUED" or not isinstance(not_after, datetime.datetime):
-        return Finding(check, False, f"{arn} is {status or 'unknown'}", "request or import a new certificate in "
-                                                                         "us-east-1 and deploy with it")
-    days = (not_after - now).days
-    renewal = "ACM renews it" if certificate.get("Type") == "AMAZON_ISSUED" else "imported: nobody renews it"
-    if days < EXPIRY_WARNING_DAYS:
-        return Finding(check, False, f"{arn} expires {not_after:%Y-%m-%d} (in {days} days; {renewal})",
-                       "renew or re-import the certificate, or deploy with a new one")
-    return Finding(check, True, f"ISSUED, expires {not_after:%Y-%m-%d} (in {days} days; {renewal})")

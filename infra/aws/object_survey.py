@@ -28,11 +28,11 @@ from .clients import ClientFactory
 from .errors import error_code, refusal
 from .regions import Bucket
 from .replication import LOCAL_PREFIXES
+from .rules import ARCHIVED_CLASSES
 
 __all__ = ["ARCHIVED_CLASSES", "MAX_VERSIONS", "PRICES", "Survey", "survey", "enabled_lifecycle_rules",
            "estimated_cost", "backfill_lines"]
 
-ARCHIVED_CLASSES = {"GLACIER": "Glacier Flexible Retrieval", "DEEP_ARCHIVE": "Glacier Deep Archive"}
 # Versions counted at most (1,000 a page): enough to price a job, bounded for a bucket of billions.
 MAX_VERSIONS = 200_000
 PRICES = {"job": 0.25, "per_million_operations": 1.00, "transfer_per_gb": 0.02, "put_per_thousand": 0.005}

@@ -24,12 +24,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .stack_buckets import CODE_BUCKET_PREFIX
 from ..version import VERSION
+from .rules import MAX_MANAGED_POLICY_CHARS
 
 __all__ = ["NO_PERMISSION", "ACTION_FOR", "STACK_RESOURCE_ACTIONS", "actions_for", "deployer_policy", "covers",
            "uncovered", "policy_size", "MAX_MANAGED_POLICY_CHARS", "main"]
 
-# IAM quotas: "Managed policy size: 6,144 characters" (whitespace not counted).
-MAX_MANAGED_POLICY_CHARS = 6144
 _PREFIX = {"s3control": "s3"}  # S3 Control's operations are authorized by s3: actions
 # STS API reference, GetCallerIdentity: "No permissions are required to perform this operation."
 NO_PERMISSION = {"sts:GetCallerIdentity"}

@@ -29,6 +29,8 @@ __all__ = [
     "NEW_MRAP_ROUTES_EVERY_REGION",
     "MAX_RULE_ID",
     "MAX_JOB_DESCRIPTION",
+    "ARCHIVED_CLASSES",
+    "MAX_MANAGED_POLICY_CHARS",
 ]
 
 # --- CloudFormation -------------------------------------------------------------------------------------------------
@@ -97,3 +99,13 @@ NEW_MRAP_ROUTES_EVERY_REGION = ACTIVE
 # --- S3 replication and jobs: field limits (botocore models) --------------------------------------------------------
 MAX_RULE_ID = 255  # ReplicationRule.ID: "Up to 255 characters"
 MAX_JOB_DESCRIPTION = 256  # CreateJob Description: "Length Constraints: Minimum length of 1. Maximum 256"
+
+# --- S3 storage classes ---------------------------------------------------------------------------------------------
+# Objects in S3 Glacier Flexible Retrieval or Glacier Deep Archive are not replicated by Batch Replication, and a
+# GetObject of one answers 403 InvalidObjectState ("Object is archived and inaccessible until restored", GetObject
+# API reference) until it is restored. Glacier Instant Retrieval (GLACIER_IR) is read like Standard: not archived.
+ARCHIVED_CLASSES = {"GLACIER": "Glacier Flexible Retrieval", "DEEP_ARCHIVE": "Glacier Deep Archive"}
+
+# --- IAM ------------------------------------------------------------------------------------------------------------
+# IAM quotas: "Managed policy size: 6,144 characters" (white space not counted).
+MAX_MANAGED_POLICY_CHARS = 6144

@@ -10,10 +10,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from edge.config import Config
 
-from .. import domains
 from ..clients import ClientFactory
-from . import backfill, distribution, function, mrap, replication, request_path, waf
-from .checklist import AWS_ERRORS, Check, Checklist, is_missing, refused, skipped, verdict
+from . import backfill, distribution, domains, function, mrap, replication, request_path, waf
+from .checklist import AWS_ERRORS, Check, Checklist, is_missing, refused, skipped
 from .facts import LockedClients, StackFacts, listed, read_facts
 from .signing import UrlSigner
 
@@ -69,8 +68,7 @@ def run_status(clients: ClientFactory, options: StatusOptions,
     source = packaged.config_source if packaged else ("native mode: CloudFront forwards to S3" if facts.native
                                                       else "defaults (function unread)")
     checklist.add(distribution.distribution_checks(clients, facts, found, config, source))
-    checklist.add(verdict("domains", f.name, f.ok, f.evidence, f.fix)
-                  for f in domains.domain_findings(clients, found or {}))
+    checklist.add(domains.domain_checks(clients, found or {}))
     checklist.add(function_checks)
     checklist.add(function.edge_activity_checks(clients, facts))
 

@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import boto3
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from botocore.stub import Stubber
 
 from infra.aws import deploy as deploy_module
@@ -248,3 +252,19 @@ def bucket_policy_or_none(clients: Clients, name: str, region: str = "us-east-2"
 
 def rules_of(clients: Clients, name: str, region: str) -> List[Dict[str, Any]]:
     return list(clients("s3", region).get_bucket_replication(Bucket=name)["ReplicationConfiguration"]["Rules"])
+
+
+def import_certificate(aws: Clients, names: Sequence[str], days: int = 365, region: str = "us-east-1") -> str:
+    """A certificate as a company imports one into ACM: self-signed here, its SANs `names`, valid for `days`."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                   .not_valid_after(now + datetime.timedelta(days=days))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+                   .sign(key, hashes.SHA256()))
+    return str(aws("acm", region).import_certificate(
+        Certificate=certificate.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()))["CertificateArn"])

@@ -2,16 +2,11 @@
 as a user would), the DNS records deploy prints or creates in Route 53 (moto), and the status checks."""
 from __future__ import annotations
 
-import datetime
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from infra.aws import deploy as deploy_module
 from infra.aws.domains import (
@@ -19,32 +14,15 @@ from infra.aws.domains import (
     DomainOptions,
     certificate_covers,
     check_certificate,
-    domain_findings,
     publish_dns,
 )
 from infra.aws.errors import ToolError
 from infra.aws.regions import parse_buckets
 
 from .account import Account
-from .helpers import BUCKETS, Clients, expect_report
+from .helpers import BUCKETS, Clients, expect_report, import_certificate
 
 DISTRIBUTION = "d111111abcdef8.cloudfront.net"
-NOW = datetime.datetime.now(datetime.timezone.utc)
-
-
-def _import_certificate(aws: Clients, names: Sequence[str], days: int = 365, region: str = "us-east-1") -> str:
-    """A certificate as a company imports one: self-signed here, its SANs `names`, valid for `days`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(NOW - datetime.timedelta(days=1))
-                   .not_valid_after(NOW + datetime.timedelta(days=days))
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-                   .sign(key, hashes.SHA256()))
-    return str(aws("acm", region).import_certificate(
-        Certificate=certificate.public_bytes(serialization.Encoding.PEM),
-        PrivateKey=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()))["CertificateArn"])
 
 
 # --- what is refused before any call ---------------------------------------------------------------------------------
@@ -91,7 +69,7 @@ def test_a_wildcard_certificate_covers_one_label(name: str, covered: bool) -> No
 # --- the certificate preflight, against ACM ------------------------------------------------------------------------
 
 def test_an_issued_certificate_covering_every_name_passes(aws: Clients) -> None:
-    arn = _import_certificate(aws, ["example.com", "*.example.com"])
+    arn = import_certificate(aws, ["example.com", "*.example.com"])
 
     certificate = check_certificate(aws, DomainOptions.parse("images.example.com,example.com", arn))
 
@@ -99,7 +77,7 @@ def test_an_issued_certificate_covering_every_name_passes(aws: Clients) -> None:
 
 
 def test_a_certificate_not_covering_a_name_is_refused_naming_it(aws: Clients) -> None:
-    arn = _import_certificate(aws, ["*.example.com"])
+    arn = import_certificate(aws, ["*.example.com"])
 
     with pytest.raises(ToolError, match="it does not cover a.b.example.com"):
         check_certificate(aws, DomainOptions.parse("images.example.com,a.b.example.com", arn))
@@ -114,7 +92,7 @@ def test_a_certificate_pending_validation_is_refused(aws: Clients) -> None:
 
 
 def test_a_certificate_missing_from_us_east_1_is_refused(aws: Clients) -> None:
-    arn = _import_certificate(aws, ["images.example.com"])
+    arn = import_certificate(aws, ["images.example.com"])
     gone = arn[:-4] + "0000"
 
     with pytest.raises(ToolError, match="no such certificate in us-east-1"):
@@ -191,66 +169,6 @@ def test_a_name_outside_the_hosted_zone_is_refused(aws: Clients) -> None:
 
 # --- scripts/status ------------------------------------------------------------------------------------------------
 
-def _distribution(names: Sequence[str], arn: str) -> Dict[str, Any]:
-    return {"DomainName": DISTRIBUTION, "DistributionConfig": {
-        "Aliases": {"Quantity": len(names), "Items": list(names)},
-        "ViewerCertificate": {"ACMCertificateArn": arn, "SSLSupportMethod": "sni-only"}}}
-
-
-def _resolver(table: Dict[str, Tuple[str, List[str], List[str]]]) -> Any:
-    def resolve(name: str) -> Tuple[str, List[str], List[str]]:
-        if name not in table:
-            raise OSError(-2, "Name or service not known")
-        return table[name]
-    return resolve
-
-
-def test_status_passes_names_that_resolve_to_the_distribution_and_a_certificate_far_from_expiry(
-        aws: Clients) -> None:
-    arn = _import_certificate(aws, ["*.example.com"], days=200)
-    resolve = _resolver({
-        "images.example.com": (DISTRIBUTION, ["images.example.com"], ["192.0.2.10"]),  # a CNAME
-        "static.example.com": ("static.example.com", [], ["192.0.2.10", "192.0.2.11"]),  # a Route 53 alias
-        DISTRIBUTION: (DISTRIBUTION, [], ["192.0.2.10", "192.0.2.12"]),
-    })
-
-    findings = domain_findings(aws, _distribution(["images.example.com", "static.example.com"], arn), resolve)
-
-    assert [(f.ok, f.evidence.split(" (")[0]) for f in findings][:2] == [
-        (True, f"CNAME to {DISTRIBUTION}"), (True, f"static.example.com and {DISTRIBUTION} resolve to 1 common "
-                                                    "addresses")]
-    assert findings[2].ok and findings[2].evidence.startswith("ISSUED, expires")
-    assert any(f"in {days} days" in findings[2].evidence for days in (199, 200))
-
-
-def test_status_fails_a_name_that_does_not_resolve_or_points_elsewhere_with_the_record_to_create(
-        aws: Clients) -> None:
-    arn = _import_certificate(aws, ["*.example.com"])
-    resolve = _resolver({"static.example.com": ("static.example.com", [], ["198.51.100.7"]),
-                         DISTRIBUTION: (DISTRIBUTION, [], ["192.0.2.10"])})
-
-    findings = domain_findings(aws, _distribution(["images.example.com", "static.example.com"], arn), resolve)
-
-    assert [f.ok for f in findings[:2]] == [False, False]
-    assert "does not resolve" in findings[0].evidence
-    assert "resolves to 198.51.100.7, not to" in findings[1].evidence
-    assert f"images.example.com. 300 IN CNAME {DISTRIBUTION}." in findings[0].fix
-
-
-def test_status_fails_a_certificate_close_to_expiry(aws: Clients) -> None:
-    arn = _import_certificate(aws, ["images.example.com"], days=10)
-    resolve = _resolver({"images.example.com": (DISTRIBUTION, [], ["192.0.2.10"])})
-
-    findings = domain_findings(aws, _distribution(["images.example.com"], arn), resolve)
-
-    assert not findings[-1].ok and "imported: nobody renews it" in findings[-1].evidence
-
-
-def test_status_says_nothing_for_a_distribution_without_alternate_names(aws: Clients) -> None:
-    assert domain_findings(aws, {"DomainName": DISTRIBUTION, "DistributionConfig": {"Aliases": {"Quantity": 0}}},
-                           _resolver({})) == []
-
-
 # --- the deploy hook -------------------------------------------------------------------------------------------------
 
 def _template_with_domain_parameters(template: Path) -> Path:
@@ -280,7 +198,7 @@ def test_deploy_refuses_a_certificate_not_issued_before_writing_anything(aws: Cl
 
 def test_deploy_passes_the_names_and_certificate_to_the_stack_and_prints_the_dns_records(
         aws: Account, package: Path, template: Path) -> None:
-    arn = _import_certificate(aws, ["*.example.com"])
+    arn = import_certificate(aws, ["*.example.com"])
     expect_report(aws)
     options = deploy_module.DeployOptions(
         buckets=parse_buckets(BUCKETS), zip_path=package, template=_template_with_domain_parameters(template),
